@@ -1,0 +1,3 @@
+export * from './classify-error.js';
+export * from './destkit-error.js';
+export * from './input-errors.js';
