@@ -1,0 +1,3 @@
+export * from './configured-catalog.js';
+export * from './destination-catalog.js';
+export * from './destination-stream.js';

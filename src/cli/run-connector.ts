@@ -1,0 +1,247 @@
+/**
+ * Runs one connector command — `spec`, `check --config`, `write --config --catalog`,
+ * `discover --config` — the Airbyte argument convention. Used by `destkit <connector> …` and by
+ * every connector's own executable. Returns the exit code; the caller exits.
+ *
+ * Exit codes: 0 on success and whenever `check` ran (FAILED included); 1 on any failure, after
+ * a TRACE ERROR (the first error is the reported cause; later ones are only logged).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import type { Level, Logger } from 'pino';
+import { loadCatalog } from '../catalog/destination-catalog.js';
+import { readJsonFile } from '../config/json-file.js';
+import { resolveKnobs } from '../config/knobs.js';
+import { resolveConfig } from '../config/load-config.js';
+import { SecretRedactor } from '../config/secret-redactor.js';
+import { classifyError } from '../errors/classify-error.js';
+import { createLogger, type LogFormat } from '../logging/logger.js';
+import type { JsonObject } from '../protocol/messages.js';
+import { OutputWriter } from '../protocol/output-writer.js';
+import {
+  connectionStatusMessage,
+  errorTraceMessage,
+  specMessage,
+} from '../protocol/trace-messages.js';
+import type { ConnectorDefinition } from '../write/connector-definition.js';
+import { runSequentialWrite } from '../write/sequential-write-runner.js';
+import { createRootContainer, createSyncContainer } from '../write/sync-container.js';
+import { SyncCancelledError } from '../write/write-errors.js';
+import type { CliIo } from './cli-io.js';
+
+/** After SIGTERM/SIGINT the sync gets this long to fail cleanly before destkit exits anyway. */
+const SIGNAL_DEADLINE_MS = 8_000;
+
+interface CommonOptions {
+  logFormat?: LogFormat;
+  logLevel?: Level;
+}
+
+interface Session {
+  readonly redactor: SecretRedactor;
+  readonly output: OutputWriter;
+  readonly logger: Logger;
+}
+
+function openSession(io: CliIo, options: CommonOptions): Session {
+  const redactor = new SecretRedactor();
+  const output = new OutputWriter(io.stdout, redactor);
+  const format: LogFormat = options.logFormat ?? (io.stderr.isTTY ? 'pretty' : 'json');
+  const logger = createLogger({
+    format,
+    level: options.logLevel ?? 'info',
+    redactor,
+    emit: (message) => output.write(message),
+  });
+  return { redactor, output, logger };
+}
+
+/** Emits the TRACE ERROR for a failure and returns exit code 1. */
+async function fail(session: Session, error: unknown): Promise<number> {
+  const classified = classifyError(error);
+  session.logger.error({ err: error, failureType: classified.failureType }, classified.message);
+  session.output.write(errorTraceMessage(classified));
+  await session.output.flush().catch(() => undefined);
+  return 1;
+}
+
+/** The config file without destkit's own `destkit` knobs object, which the spec does not know. */
+function splitKnobs(raw: unknown): { config: unknown; knobs: unknown } {
+  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && 'destkit' in raw) {
+    const { destkit, ...config } = raw as Record<string, unknown>;
+    return { config, knobs: destkit };
+  }
+  return { config: raw, knobs: undefined };
+}
+
+async function readConfig(definition: ConnectorDefinition, path: string, session: Session) {
+  const { config, knobs } = splitKnobs(await readJsonFile('config', path));
+  return { config: resolveConfig(definition.spec, config, session.redactor), knobs };
+}
+
+async function specCommand(definition: ConnectorDefinition, session: Session): Promise<number> {
+  session.output.write(specMessage(definition.spec));
+  await session.output.flush();
+  return 0;
+}
+
+async function checkCommand(
+  definition: ConnectorDefinition,
+  session: Session,
+  configPath: string,
+): Promise<number> {
+  let config: JsonObject;
+  try {
+    ({ config } = await readConfig(definition, configPath, session));
+    if (definition.check !== undefined) {
+      await definition.check({
+        config,
+        logger: session.logger,
+        signal: AbortSignal.timeout(5 * 60_000),
+      });
+    }
+  } catch (error) {
+    const classified = classifyError(error);
+    if (classified.failureType === 'system_error') return fail(session, error);
+    session.logger.warn(
+      { failureType: classified.failureType },
+      `check failed: ${classified.message}`,
+    );
+    session.output.write(
+      connectionStatusMessage('FAILED', session.redactor.redactText(classified.message)),
+    );
+    await session.output.flush();
+    return 0;
+  }
+  session.output.write(connectionStatusMessage('SUCCEEDED'));
+  await session.output.flush();
+  return 0;
+}
+
+async function writeCommand(
+  definition: ConnectorDefinition,
+  session: Session,
+  io: CliIo,
+  paths: { config: string; catalog: string },
+): Promise<number> {
+  const abort = new AbortController();
+  let deadline: NodeJS.Timeout | undefined;
+  let signalled: NodeJS.Signals | undefined;
+  const uninstall = io.onSignal((signal) => {
+    if (signalled !== undefined) return;
+    signalled = signal;
+    session.logger.warn(
+      { signal },
+      'received a stop signal: stopping the sync without finalizing anything',
+    );
+    abort.abort(new SyncCancelledError(`the sync was stopped by ${signal}; nothing was finalized`));
+    // Stop waiting for input at once; loaders are closed with the failure by the runner.
+    io.stdin.destroy();
+    deadline = setTimeout(() => {
+      void fail(session, abort.signal.reason).then(() => process.exit(1));
+    }, SIGNAL_DEADLINE_MS);
+    deadline.unref();
+  });
+  try {
+    const { config, knobs: knobOverrides } = await readConfig(definition, paths.config, session);
+    const knobs = resolveKnobs(io.env, knobOverrides);
+    const catalog = await loadCatalog(paths.catalog);
+    const root = createRootContainer(session.logger);
+    const { writer } = await createSyncContainer(root, definition, config, catalog, knobs);
+    session.logger.info({ connector: definition.name, streams: catalog.size }, 'sync started');
+    const stats = await runSequentialWrite({
+      writer,
+      catalog,
+      input: io.stdin,
+      output: session.output,
+      logger: session.logger,
+      knobs,
+      signal: abort.signal,
+    });
+    session.logger.info(
+      { records: stats.recordsRead, bytes: stats.bytesRead, states: stats.statesEchoed },
+      'sync succeeded',
+    );
+    await session.output.flush();
+    return 0;
+  } catch (error) {
+    return fail(session, abort.signal.aborted ? abort.signal.reason : error);
+  } finally {
+    clearTimeout(deadline);
+    uninstall();
+  }
+}
+
+function addCommonOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'json (default), pretty (default on a TTY), or airbyte (LOG messages on stdout)',
+      ).choices(['json', 'pretty', 'airbyte']),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'minimum log level').choices([
+        'trace',
+        'debug',
+        'info',
+        'warn',
+        'error',
+        'fatal',
+      ]),
+    );
+}
+
+/** Builds the commander program of one connector; `result.code` receives the exit code. */
+export function connectorProgram(
+  definition: ConnectorDefinition,
+  io: CliIo,
+  result: { code: number },
+): Command {
+  const program = new Command(definition.name)
+    .description(`destkit destination connector ${definition.name}`)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stderr.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    });
+  addCommonOptions(program.command('spec').description('print the connector specification')).action(
+    async (options: CommonOptions) => {
+      result.code = await specCommand(definition, openSession(io, options));
+    },
+  );
+  addCommonOptions(
+    program
+      .command('check')
+      .description('check a config')
+      .requiredOption('--config <file>', 'config JSON file'),
+  ).action(async (options: CommonOptions & { config: string }) => {
+    result.code = await checkCommand(definition, openSession(io, options), options.config);
+  });
+  addCommonOptions(
+    program
+      .command('write')
+      .description('load the messages read on stdin')
+      .requiredOption('--config <file>', 'config JSON file')
+      .requiredOption('--catalog <file>', 'configured catalog JSON file'),
+  ).action(async (options: CommonOptions & { config: string; catalog: string }) => {
+    result.code = await writeCommand(definition, openSession(io, options), io, options);
+  });
+  return program;
+}
+
+/** Runs a connector command line (arguments after the connector name); returns the exit code. */
+export async function runConnector(
+  definition: ConnectorDefinition,
+  args: readonly string[],
+  io: CliIo,
+): Promise<number> {
+  const result = { code: 1 };
+  const program = connectorProgram(definition, io, result);
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+  return result.code;
+}

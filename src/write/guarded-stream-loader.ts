@@ -1,0 +1,184 @@
+/**
+ * The wrapper through which destkit calls connector code. It guarantees: `start` once;
+ * `close` once and only after a successful `start`; a timeout on every call; and errors
+ * classified — a connector's DestkitError passes through as it is, anything else becomes a
+ * SystemError that keeps the connector's message and names the call and the stream.
+ */
+import type { DestinationStream } from '../catalog/destination-stream.js';
+import { DestkitError, SystemError, TransientError } from '../errors/destkit-error.js';
+import type {
+  Batch,
+  BatchAccumulator,
+  DestinationRecord,
+  DestinationWriter,
+  StreamLoader,
+} from './destination-writer.js';
+
+/** A non-destkit error raised by connector code. */
+export class ConnectorCallError extends SystemError {
+  override readonly code = 'CONNECTOR_CALL_FAILED';
+}
+
+/** A connector call that did not settle within its timeout. */
+export class ConnectorTimeoutError extends TransientError {
+  override readonly code = 'CONNECTOR_CALL_TIMEOUT';
+}
+
+/** Misuse of the loader lifecycle (a destkit bug, never a connector's). */
+export class LoaderLifecycleError extends SystemError {
+  override readonly code = 'LOADER_LIFECYCLE';
+}
+
+/** Runs one connector call with a timeout and classification. */
+export async function callConnector<T>(
+  what: string,
+  stream: DestinationStream | undefined,
+  timeoutMs: number,
+  fn: () => T | Promise<T>,
+): Promise<T> {
+  const where = stream === undefined ? what : `${what} for stream ${stream.label}`;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ConnectorTimeoutError(
+            `connector call ${where} did not finish within ${timeoutMs} ms`,
+            { stream: stream?.descriptor },
+          ),
+        ),
+      timeoutMs,
+    );
+    timer.unref?.();
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(fn), timeout]);
+  } catch (error) {
+    if (error instanceof DestkitError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConnectorCallError(`connector call ${where} failed: ${message}`, {
+      cause: error,
+      stream: stream?.descriptor,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+type LoaderPhase = 'new' | 'starting' | 'started' | 'start-failed' | 'closed';
+
+export class GuardedStreamLoader {
+  private phase: LoaderPhase = 'new';
+
+  constructor(
+    private readonly loader: StreamLoader,
+    readonly stream: DestinationStream,
+    private readonly timeoutMs: number,
+  ) {}
+
+  get started(): boolean {
+    return this.phase === 'started';
+  }
+
+  async start(): Promise<void> {
+    if (this.phase !== 'new')
+      throw new LoaderLifecycleError(`stream ${this.stream.label}: start called twice`);
+    this.phase = 'starting';
+    try {
+      await callConnector('start', this.stream, this.timeoutMs, () => this.loader.start());
+      this.phase = 'started';
+    } catch (error) {
+      this.phase = 'start-failed';
+      throw error;
+    }
+  }
+
+  createBatchAccumulator(): GuardedAccumulator {
+    this.requireStarted('createBatchAccumulator');
+    return new GuardedAccumulator(
+      this.loader.createBatchAccumulator(),
+      this.stream,
+      this.timeoutMs,
+    );
+  }
+
+  async processBatch(batch: Batch): Promise<Batch> {
+    this.requireStarted('processBatch');
+    return callConnector('processBatch', this.stream, this.timeoutMs, () =>
+      this.loader.processBatch(batch),
+    );
+  }
+
+  /** Closes once; a no-op (returning false) when never started, start failed, or already closed. */
+  async close(failure?: unknown): Promise<boolean> {
+    if (this.phase !== 'started') return false;
+    this.phase = 'closed';
+    await callConnector('close', this.stream, this.timeoutMs, () =>
+      failure === undefined ? this.loader.close() : this.loader.close(failure),
+    );
+    return true;
+  }
+
+  private requireStarted(what: string): void {
+    if (this.phase !== 'started') {
+      throw new LoaderLifecycleError(
+        `stream ${this.stream.label}: ${what} called while the loader is ${this.phase}`,
+      );
+    }
+  }
+}
+
+export class GuardedAccumulator {
+  constructor(
+    private readonly accumulator: BatchAccumulator,
+    private readonly stream: DestinationStream,
+    private readonly timeoutMs: number,
+  ) {}
+
+  processRecords(
+    records: Iterable<DestinationRecord>,
+    sizeBytes: number,
+    endOfStream: boolean,
+  ): Promise<Batch> {
+    return callConnector('processRecords', this.stream, this.timeoutMs, () =>
+      this.accumulator.processRecords(records, sizeBytes, endOfStream),
+    );
+  }
+}
+
+/** Wraps a DestinationWriter: setup once, teardown once, every call timed and classified. */
+export class GuardedWriter {
+  private setupDone = false;
+  private tornDown = false;
+
+  constructor(
+    private readonly writer: DestinationWriter,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async setup(): Promise<void> {
+    await callConnector('setup', undefined, this.timeoutMs, () => this.writer.setup());
+    this.setupDone = true;
+  }
+
+  async createStreamLoader(stream: DestinationStream): Promise<GuardedStreamLoader> {
+    const loader = await callConnector('createStreamLoader', stream, this.timeoutMs, () =>
+      this.writer.createStreamLoader(stream),
+    );
+    return new GuardedStreamLoader(loader, stream, this.timeoutMs);
+  }
+
+  /** Tears down once; returns false when it already ran. */
+  async teardown(failure?: unknown): Promise<boolean> {
+    if (this.tornDown) return false;
+    this.tornDown = true;
+    await callConnector('teardown', undefined, this.timeoutMs, () =>
+      failure === undefined ? this.writer.teardown() : this.writer.teardown(failure),
+    );
+    return true;
+  }
+
+  get wasSetUp(): boolean {
+    return this.setupDone;
+  }
+}
