@@ -1,4 +1,9 @@
 /** The `main` of a connector executable: run the command line, flush, exit with its code. */
+import { SecretRedactor } from '../config/secret-redactor.js';
+import { classifyError } from '../errors/classify-error.js';
+import { SystemError } from '../errors/destkit-error.js';
+import { OutputWriter } from '../protocol/output-writer.js';
+import { errorTraceMessage } from '../protocol/trace-messages.js';
 import type { ConnectorDefinition } from '../write/connector-definition.js';
 import { processIo } from './cli-io.js';
 import { runConnector } from './run-connector.js';
@@ -7,6 +12,7 @@ export function runConnectorMain(
   definition: ConnectorDefinition,
   args: readonly string[] = process.argv.slice(2),
 ): void {
+  guardAgainstSilentExit();
   runConnector(definition, args, processIo()).then(
     (code) => exitWhenFlushed(code),
     (error: unknown) => {
@@ -17,6 +23,22 @@ export function runConnectorMain(
       exitWhenFlushed(1);
     },
   );
+}
+
+/**
+ * Node exits by itself, with code 0, once nothing is left to do — also while a promise waits
+ * that can no longer settle (a defect). A sync must never look successful that way: such an
+ * exit becomes a system_error TRACE and exit code 1.
+ */
+export function guardAgainstSilentExit(): void {
+  process.once('beforeExit', () => {
+    const error = new SystemError(
+      'destkit stopped with work unfinished: a task waited on something that could never happen (a defect)',
+    );
+    const out = new OutputWriter(process.stdout, new SecretRedactor());
+    out.write(errorTraceMessage(classifyError(error)));
+    void out.flush().finally(() => process.exit(1));
+  });
 }
 
 /** Exits once stdout has taken every byte; the platform needs an explicit exit to not hang. */

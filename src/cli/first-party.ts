@@ -12,6 +12,10 @@ export const FIRST_PARTY_CONNECTORS: Readonly<
     description: 'discards records (benchmarks, fault injection)',
     load: () => import('../../connectors/destination-dev-null/index.js'),
   },
+  jsonl: {
+    description: 'one JSON-lines file per stream in a local directory',
+    load: () => import('../../connectors/destination-jsonl/index.js'),
+  },
 };
 
 export class UnknownConnectorError extends ConfigError {

@@ -11,14 +11,16 @@ import { writeSampleSync } from '../demo/generate-command.js';
 import { classifyError } from '../errors/classify-error.js';
 import { OutputWriter } from '../protocol/output-writer.js';
 import { errorTraceMessage } from '../protocol/trace-messages.js';
+import { fetchStatusTree, renderStatusTree } from '../runtime/status-client.js';
 import type { ConnectorDefinition } from '../write/connector-definition.js';
 import { type CliIo, processIo } from './cli-io.js';
-import { exitWhenFlushed } from './connector-main.js';
+import { exitWhenFlushed, guardAgainstSilentExit } from './connector-main.js';
 import { FIRST_PARTY_CONNECTORS, loadConnector } from './first-party.js';
 import { runConnector } from './run-connector.js';
 
 const USAGE = `usage:
   destkit connectors                                   list the first-party connectors
+  destkit status --port N [TASK_ID] [--recursive]      print the live task tree of a sync run with --status-port
   destkit generate --records N --catalog FILE [--streams 3] [--state-every 10000] [--record-bytes 500]
                                                        write a sample catalog to FILE and its messages to stdout
   destkit <connector> spec                             print the connector's specification
@@ -26,6 +28,36 @@ const USAGE = `usage:
   destkit <connector> write --config FILE --catalog FILE   load the messages on stdin
 <connector> is a first-party connector name or a path to a module exporting a connector definition.
 `;
+
+async function status(args: string[], io: CliIo): Promise<number> {
+  const program = new Command('destkit status')
+    .exitOverride()
+    .description('print the live task tree of a sync started with --status-port')
+    .requiredOption('--port <port>', 'the status port of the running sync', positiveInt)
+    .option(
+      '--recursive',
+      'with TASK_ID: the task and all its descendants; without: internal tasks too',
+    )
+    .argument('[taskId]', 'a task id (default: every task)');
+  try {
+    program.parse(args, { from: 'user' });
+  } catch (error) {
+    return error instanceof CommanderError && error.exitCode === 0 ? 0 : 2;
+  }
+  const o = program.opts<{ port: number; recursive?: boolean }>();
+  const [taskId] = program.args;
+  try {
+    const tasks = await fetchStatusTree(o.port, taskId, { recursive: o.recursive === true });
+    const out = new OutputWriter(io.stdout, new SecretRedactor());
+    for (const line of renderStatusTree(tasks).split('\n'))
+      if (line.length > 0) out.writeLine(line);
+    await out.flush();
+    return 0;
+  } catch (error) {
+    io.stderr.write(`destkit status: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
 
 async function generate(args: string[], io: CliIo): Promise<number> {
   const program = new Command('destkit generate')
@@ -78,6 +110,7 @@ async function main(args: string[]): Promise<number> {
   }
   const io = processIo();
   if (first === 'generate') return generate(rest, io);
+  if (first === 'status') return status(rest, io);
   if (first === 'connectors') {
     const out = new OutputWriter(io.stdout, new SecretRedactor());
     for (const [name, { description }] of Object.entries(FIRST_PARTY_CONNECTORS)) {
@@ -100,6 +133,7 @@ async function main(args: string[]): Promise<number> {
   return runConnector(definition, rest, io);
 }
 
+guardAgainstSilentExit();
 main(process.argv.slice(2)).then(exitWhenFlushed, (error: unknown) => {
   process.stderr.write(
     `destkit: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`,

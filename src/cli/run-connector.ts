@@ -6,7 +6,8 @@
  * Exit codes: 0 on success and whenever `check` ran (FAILED included); 1 on any failure, after
  * a TRACE ERROR (the first error is the reported cause; later ones are only logged).
  */
-import { Command, CommanderError, Option } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Level, Logger } from 'pino';
 import { loadCatalog } from '../catalog/destination-catalog.js';
 import { readJsonFile } from '../config/json-file.js';
@@ -15,6 +16,17 @@ import { resolveConfig } from '../config/load-config.js';
 import { SecretRedactor } from '../config/secret-redactor.js';
 import { classifyError } from '../errors/classify-error.js';
 import { createLogger, type LogFormat } from '../logging/logger.js';
+import {
+  DestinationTaskLauncher,
+  type SyncOutcome,
+} from '../pipeline/destination-task-launcher.js';
+import { memoryBudgetDecision, pipelineModule } from '../pipeline/pipeline-module.js';
+import { PIPELINE_TOKENS } from '../pipeline/pipeline-tokens.js';
+import {
+  buildSyncReport,
+  type ReportInputs,
+  renderReportSummary,
+} from '../pipeline/sync-report.js';
 import type { JsonObject } from '../protocol/messages.js';
 import { OutputWriter } from '../protocol/output-writer.js';
 import {
@@ -22,11 +34,16 @@ import {
   errorTraceMessage,
   specMessage,
 } from '../protocol/trace-messages.js';
+import { ChannelRegistry } from '../runtime/channel-registry.js';
+import type { MemoryBudget } from '../runtime/memory-budget.js';
+import { describeMemoryBudget } from '../runtime/memory-limits.js';
+import { StatusServer } from '../runtime/status-server.js';
+import { TaskRegistry } from '../runtime/task-registry.js';
 import type { ConnectorDefinition } from '../write/connector-definition.js';
-import { runSequentialWrite } from '../write/sequential-write-runner.js';
 import { createRootContainer, createSyncContainer } from '../write/sync-container.js';
 import { SyncCancelledError } from '../write/write-errors.js';
 import type { CliIo } from './cli-io.js';
+import { ProgressDisplay } from './progress-display.js';
 
 /** After SIGTERM/SIGINT the sync gets this long to fail cleanly before destkit exits anyway. */
 const SIGNAL_DEADLINE_MS = 8_000;
@@ -117,13 +134,28 @@ async function checkCommand(
   return 0;
 }
 
+interface WriteOptions {
+  readonly config: string;
+  readonly catalog: string;
+  readonly statusPort?: number;
+  readonly report?: string;
+}
+
 async function writeCommand(
   definition: ConnectorDefinition,
   session: Session,
   io: CliIo,
-  paths: { config: string; catalog: string },
+  options: WriteOptions,
 ): Promise<number> {
-  const abort = new AbortController();
+  const startedAt = Date.now();
+  const registry = new TaskRegistry({ redactor: session.redactor });
+  const channels = new ChannelRegistry();
+  let launcher: DestinationTaskLauncher | undefined;
+  let memory: MemoryBudget | undefined;
+  let statusServer: StatusServer | undefined;
+  let progress: ProgressDisplay | undefined;
+  let outcome: SyncOutcome | undefined;
+  let failure: unknown;
   let deadline: NodeJS.Timeout | undefined;
   let signalled: NodeJS.Signals | undefined;
   const uninstall = io.onSignal((signal) => {
@@ -133,42 +165,125 @@ async function writeCommand(
       { signal },
       'received a stop signal: stopping the sync without finalizing anything',
     );
-    abort.abort(new SyncCancelledError(`the sync was stopped by ${signal}; nothing was finalized`));
-    // Stop waiting for input at once; loaders are closed with the failure by the runner.
+    const cancelled = new SyncCancelledError(
+      `the sync was stopped by ${signal}; nothing was finalized`,
+    );
+    // Stop reading input at once; the failure path closes loaders and tears down.
     io.stdin.destroy();
+    if (launcher?.rootId) registry.abort(launcher.rootId, `stopped by ${signal}`);
     deadline = setTimeout(() => {
-      void fail(session, abort.signal.reason).then(() => process.exit(1));
+      void fail(session, cancelled).then(() => process.exit(1));
     }, SIGNAL_DEADLINE_MS);
     deadline.unref();
   });
   try {
-    const { config, knobs: knobOverrides } = await readConfig(definition, paths.config, session);
+    if (options.statusPort !== undefined) {
+      statusServer = await StatusServer.start({
+        registry,
+        listChannels: () => channels.list(),
+        port: options.statusPort,
+      });
+      session.logger.info(
+        { port: statusServer.port, host: statusServer.host },
+        'status server listening',
+      );
+    }
+    const { config, knobs: knobOverrides } = await readConfig(definition, options.config, session);
     const knobs = resolveKnobs(io.env, knobOverrides);
-    const catalog = await loadCatalog(paths.catalog);
+    const catalog = await loadCatalog(options.catalog);
     const root = createRootContainer(session.logger);
-    const { writer } = await createSyncContainer(root, definition, config, catalog, knobs);
-    session.logger.info({ connector: definition.name, streams: catalog.size }, 'sync started');
-    const stats = await runSequentialWrite({
-      writer,
-      catalog,
-      input: io.stdin,
-      output: session.output,
-      logger: session.logger,
-      knobs,
-      signal: abort.signal,
-    });
+    const { container } = await createSyncContainer(root, definition, config, catalog, knobs);
+    container.bind(PIPELINE_TOKENS.OutputWriter).toConstantValue(session.output);
+    container.bind(PIPELINE_TOKENS.TaskRegistry).toConstantValue(registry);
+    container.bind(PIPELINE_TOKENS.Input).toConstantValue(io.stdin);
+    container.bind(PIPELINE_TOKENS.ConnectorName).toConstantValue(definition.name);
+    container.bind(PIPELINE_TOKENS.ChannelRegistry).toConstantValue(channels);
+    await container.loadAsync(pipelineModule);
+    launcher = container.get(DestinationTaskLauncher);
+    memory = container.get<MemoryBudget>(PIPELINE_TOKENS.MemoryBudget);
+    if (io.stderr.isTTY === true && 'columns' in io.stderr) {
+      progress = new ProgressDisplay(io.stderr as NodeJS.WriteStream, launcher, channels);
+    }
     session.logger.info(
-      { records: stats.recordsRead, bytes: stats.bytesRead, states: stats.statesEchoed },
+      {
+        connector: definition.name,
+        streams: catalog.size,
+        memoryBudget: describeMemoryBudget(memoryBudgetDecision(knobs)),
+      },
+      'sync started',
+    );
+    outcome = await launcher.run();
+    progress?.stop();
+    progress = undefined;
+    if (signalled !== undefined && outcome.status !== 'succeeded') {
+      failure = new SyncCancelledError(
+        `the sync was stopped by ${signalled}; nothing was finalized`,
+        { cause: outcome.error },
+      );
+      return fail(session, failure);
+    }
+    if (outcome.error !== undefined) {
+      failure = outcome.error;
+      return fail(session, outcome.error);
+    }
+    session.logger.info(
+      { records: outcome.recordsRead, bytes: outcome.bytesRead, states: outcome.statesEchoed },
       'sync succeeded',
     );
     await session.output.flush();
     return 0;
   } catch (error) {
-    return fail(session, abort.signal.aborted ? abort.signal.reason : error);
+    failure = error;
+    return fail(session, error);
   } finally {
+    progress?.stop();
     clearTimeout(deadline);
     uninstall();
+    if (options.report !== undefined) {
+      await writeReport(options.report, session, io, {
+        connector: definition.name,
+        startedAt,
+        endedAt: Date.now(),
+        outcome:
+          outcome !== undefined && (failure === undefined || outcome.status !== 'succeeded')
+            ? failure === undefined
+              ? outcome
+              : { ...outcome, error: failure }
+            : { status: 'failed', error: failure, suppressed: [] },
+        streams: launcher?.streamSummaries() ?? [],
+        registry,
+        rootId: launcher?.rootId,
+        channels: channels.list(),
+        memory: memory?.snapshot(),
+        redactor: session.redactor,
+      });
+    }
+    await statusServer?.close();
+    registry.close();
   }
+}
+
+/** Writes the JSON report and prints its summary on stderr; a report that cannot be written is logged. */
+async function writeReport(
+  path: string,
+  session: Session,
+  io: CliIo,
+  inputs: ReportInputs,
+): Promise<void> {
+  const report = buildSyncReport(inputs);
+  try {
+    await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+  } catch (error) {
+    session.logger.error({ err: error, path }, 'cannot write the sync report');
+  }
+  io.stderr.write(renderReportSummary(report));
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new InvalidArgumentError('must be a port number 0..65535');
+  return port;
 }
 
 function addCommonOptions(command: Command): Command {
@@ -222,8 +337,14 @@ export function connectorProgram(
       .command('write')
       .description('load the messages read on stdin')
       .requiredOption('--config <file>', 'config JSON file')
-      .requiredOption('--catalog <file>', 'configured catalog JSON file'),
-  ).action(async (options: CommonOptions & { config: string; catalog: string }) => {
+      .requiredOption('--catalog <file>', 'configured catalog JSON file')
+      .option(
+        '--status-port <port>',
+        'serve live task status on 127.0.0.1:PORT (0 picks a free port)',
+        parsePort,
+      )
+      .option('--report <file>', 'write a JSON report of the sync to FILE when it ends'),
+  ).action(async (options: CommonOptions & WriteOptions) => {
     result.code = await writeCommand(definition, openSession(io, options), io, options);
   });
   return program;

@@ -100,6 +100,11 @@ export class StreamManager {
     return this.#result.status === 'active';
   }
 
+  /** How many of the stream's records are persisted (in any order). */
+  get persistedCount(): number {
+    return this.#persisted.size;
+  }
+
   /** The largest `n` such that records `[0, n)` are persisted. */
   get persistedUntil(): number {
     return this.#persisted.prefixEnd;

@@ -10,7 +10,6 @@ import type { Knobs } from '../config/knobs.js';
 import { SystemError } from '../errors/destkit-error.js';
 import type { JsonObject } from '../protocol/messages.js';
 import type { ConnectorDefinition } from './connector-definition.js';
-import type { DestinationWriter } from './destination-writer.js';
 import { TOKEN_OWNERS, TOKENS } from './tokens.js';
 
 export class MissingBindingError extends SystemError {
@@ -43,10 +42,9 @@ export function assertBound(
 
 export interface SyncScope {
   readonly container: Container;
-  readonly writer: DestinationWriter;
 }
 
-/** A child container for one sync; resolves the connector's DestinationWriter. */
+/** A child container for one sync, with the connector's module loaded and checked. */
 export async function createSyncContainer(
   root: Container,
   definition: ConnectorDefinition,
@@ -64,6 +62,5 @@ export async function createSyncContainer(
     [TOKENS.DestinationWriter, TOKENS.Config, TOKENS.Catalog, TOKENS.Logger],
     definition.name,
   );
-  const writer = await container.getAsync<DestinationWriter>(TOKENS.DestinationWriter);
-  return { container, writer };
+  return { container };
 }

@@ -13,28 +13,6 @@ export class RecordAfterEndOfStreamError extends ConfigError {
   }
 }
 
-/** Input ended while some streams had no terminal status: nothing of them is finalized. */
-export class MissingStreamStatusError extends TransientError {
-  override readonly code = 'INPUT_MISSING_STREAM_STATUS';
-  constructor(readonly streams: readonly string[]) {
-    super(
-      `Input was fully read, but some streams did not receive a terminal stream status message: ${streams.join(', ')}. ` +
-        'Their data was persisted up to the last echoed state but not finalized.',
-    );
-  }
-}
-
-/** The sync succeeded, but some streams ended INCOMPLETE: their data is not finalized. */
-export class StreamsIncompleteError extends TransientError {
-  override readonly code = 'STREAMS_INCOMPLETE';
-  constructor(readonly streams: readonly string[]) {
-    super(
-      `the source reported these streams INCOMPLETE: ${streams.join(', ')}. ` +
-        'Their states were echoed but the streams were not finalized.',
-    );
-  }
-}
-
 /** The sync was stopped by a signal or an abort; nothing was finalized. */
 export class SyncCancelledError extends TransientError {
   override readonly code = 'SYNC_CANCELLED';

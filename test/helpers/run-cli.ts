@@ -63,5 +63,5 @@ export function writeJsonFiles(files: Record<string, unknown>): Record<string, s
 }
 
 export function lines(...messages: unknown[]): string {
-  return messages.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join('\n') + '\n';
+  return `${messages.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join('\n')}\n`;
 }

@@ -39,13 +39,14 @@ describe('createSyncContainer', () => {
         bind(TOKENS.DestinationWriter).to(ConfiguredWriter);
       }),
     });
-    const { writer } = await createSyncContainer(
+    const { container } = await createSyncContainer(
       createRootContainer(logger),
       definition,
       { a: 1 },
       cat,
       DEFAULT_KNOBS,
     );
+    const writer = container.get<DestinationWriter>(TOKENS.DestinationWriter);
     expect((writer as ConfiguredWriter).config).toEqual({ a: 1 });
     expect((writer as ConfiguredWriter).knobs).toBe(DEFAULT_KNOBS);
   });
@@ -82,8 +83,8 @@ describe('createSyncContainer', () => {
     const root = createRootContainer(logger);
     const one = await createSyncContainer(root, definition, { n: 1 }, cat, DEFAULT_KNOBS);
     const two = await createSyncContainer(root, definition, { n: 2 }, cat, DEFAULT_KNOBS);
-    expect((one.writer as ConfiguredWriter).config).toEqual({ n: 1 });
-    expect((two.writer as ConfiguredWriter).config).toEqual({ n: 2 });
+    expect(one.container.get<ConfiguredWriter>(TOKENS.DestinationWriter).config).toEqual({ n: 1 });
+    expect(two.container.get<ConfiguredWriter>(TOKENS.DestinationWriter).config).toEqual({ n: 2 });
     expect(root.isBound(TOKENS.Config)).toBe(false);
   });
 });

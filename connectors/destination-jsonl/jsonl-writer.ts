@@ -1,0 +1,49 @@
+/**
+ * The JSONL files destination: one directory, one JSON-lines file per stream
+ * (`<destination_path>/<namespace or _default>/<stream>.jsonl`), fdatasync'ed before a batch
+ * counts as persisted. See docs/connectors/jsonl.md.
+ */
+import { inject, injectable } from 'inversify';
+import type { Logger } from 'pino';
+import type { DestinationStream } from '../../src/catalog/destination-stream.js';
+import type { JsonObject } from '../../src/protocol/messages.js';
+import type { DestinationWriter, StreamLoader } from '../../src/write/destination-writer.js';
+import { TOKENS } from '../../src/write/tokens.js';
+import { ensureDirectory } from './durable-files.js';
+import { type JsonlConfig, toJsonlConfig } from './jsonl-config.js';
+import { fileSystemError } from './jsonl-errors.js';
+import { JsonlStreamLoader } from './jsonl-stream-loader.js';
+
+/** Creates `destination_path` when missing; fails with a typed error naming it. */
+export async function prepareDestination(destinationPath: string): Promise<void> {
+  try {
+    await ensureDirectory(destinationPath, true);
+  } catch (error) {
+    throw fileSystemError(error, 'create the destination directory', destinationPath);
+  }
+}
+
+@injectable()
+export class JsonlWriter implements DestinationWriter {
+  readonly config: JsonlConfig;
+
+  constructor(
+    @inject(TOKENS.Config) config: JsonObject,
+    @inject(TOKENS.Logger) readonly logger: Logger,
+  ) {
+    this.config = toJsonlConfig(config);
+  }
+
+  async setup(): Promise<void> {
+    await prepareDestination(this.config.destinationPath);
+    this.logger.info({ destinationPath: this.config.destinationPath }, 'jsonl destination ready');
+  }
+
+  createStreamLoader(stream: DestinationStream): StreamLoader {
+    return new JsonlStreamLoader(stream, this.config.destinationPath, this.logger);
+  }
+
+  async teardown(failure?: unknown): Promise<void> {
+    this.logger.info({ failed: failure !== undefined }, 'jsonl destination done');
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The shared state of one sync's pipeline, handed to every task: the catalog and its ledger,
+ * the channels between tasks, the budgets, and the launcher's serialized handlers.
+ */
+import type { Logger } from 'pino';
+import type { DestinationCatalog } from '../catalog/destination-catalog.js';
+import type { DestinationStream } from '../catalog/destination-stream.js';
+import type { Knobs } from '../config/knobs.js';
+import type { StateInput } from '../protocol/input-message.js';
+import type { Channel, ChannelProducer } from '../runtime/channel.js';
+import type { MemoryBudget } from '../runtime/memory-budget.js';
+import type { Batch } from '../write/destination-writer.js';
+import type { BatchEnvelope, SpilledBatch, StreamEvent } from './pipeline-items.js';
+import type { IndexRange } from './range-set.js';
+import type { SpillDirectory } from './spill-directory.js';
+import type { StreamLoaders } from './stream-loaders.js';
+import type { SyncManager } from './sync-manager.js';
+
+/** What the launcher decides, serialized under its mutex. */
+export interface LauncherHandlers {
+  /** Pins a STATE to the records read so far; returns the streams whose spill should flush. */
+  handleCheckpoint(message: StateInput, reserved: number): Promise<readonly string[]>;
+  /** End of input: marks it consumed (fails when a stream lacks a terminal status). */
+  handleInputConsumed(): Promise<void>;
+  /** Records a batch's state; echoes the states it releases; closes a finished stream. */
+  handleNewBatch(
+    stream: DestinationStream,
+    ranges: readonly IndexRange[],
+    batch: Batch,
+    endOfStream: boolean,
+  ): Promise<void>;
+  /** The first failure starts the failure path; later ones are attached to it. */
+  handleException(error: unknown): Promise<void>;
+}
+
+/** One stream's plumbing. */
+export interface StreamPlumbing {
+  readonly stream: DestinationStream;
+  /** Position of the stream in the catalog (names spill files). */
+  readonly number: number;
+  /** InputConsumer → SpillToDisk. */
+  readonly events: Channel<StreamEvent>;
+  /** The stream's task (parent of its units of work). */
+  taskId: string | undefined;
+  /** Input bytes of the stream's records. */
+  bytesRead: number;
+  /** Batches the connector made of the stream's records (processRecords calls). */
+  batches: number;
+  /** The end-of-stream batch needs no more work (COMPLETE, or left to its group). */
+  endBatchDone: boolean;
+}
+
+export interface PipelineContext {
+  readonly catalog: DestinationCatalog;
+  readonly sync: SyncManager;
+  readonly loaders: StreamLoaders;
+  readonly streams: ReadonlyMap<string, StreamPlumbing>;
+  /** SpillToDisk (one producer per stream) → ProcessRecords workers. */
+  readonly files: Channel<SpilledBatch>;
+  readonly fileProducers: ReadonlyMap<string, ChannelProducer<SpilledBatch>>;
+  /** ProcessRecords workers (one producer each) → ProcessBatch workers. */
+  readonly batches: Channel<BatchEnvelope>;
+  readonly memory: MemoryBudget;
+  readonly disk: MemoryBudget;
+  readonly spill: SpillDirectory;
+  readonly knobs: Knobs;
+  readonly logger: Logger;
+  readonly handlers: LauncherHandlers;
+}

@@ -1,0 +1,95 @@
+/**
+ * ProcessRecords (a pool of workers): takes spill files, waits for the stream's loader, feeds
+ * the records to this worker's accumulator of that stream, deletes the file, and reports the
+ * resulting batch. Each file is one unit of work: a `process-records` task under its stream.
+ * A batch that is not COMPLETE (and not part of a group) goes on to the ProcessBatch workers.
+ */
+import { unlink } from 'node:fs/promises';
+import type { ChannelProducer } from '../runtime/channel.js';
+import { END } from '../runtime/channel.js';
+import type { TaskContext } from '../runtime/task-context.js';
+import type { TaskRegistry } from '../runtime/task-registry.js';
+import type { DestinationRecord } from '../write/destination-writer.js';
+import type { GuardedAccumulator } from '../write/guarded-stream-loader.js';
+import type { PipelineContext } from './pipeline-context.js';
+import { type BatchEnvelope, requiresProcessing, type SpilledBatch } from './pipeline-items.js';
+import { readSpillFile } from './spill-file-reader.js';
+
+const NO_RECORDS: readonly DestinationRecord[] = Object.freeze([]);
+
+export class ProcessRecordsWorker {
+  /** One accumulator per stream for this worker (connectors may keep per-worker state). */
+  readonly #accumulators = new Map<string, GuardedAccumulator>();
+
+  constructor(
+    private readonly ctx: PipelineContext,
+    private readonly registry: TaskRegistry,
+    private readonly producer: ChannelProducer<BatchEnvelope>,
+  ) {}
+
+  async run(task: TaskContext): Promise<void> {
+    try {
+      for (;;) {
+        const item = await this.ctx.files.receive(task.signal);
+        if (item === END) break;
+        const parentId = this.ctx.streams.get(item.stream.key)?.taskId ?? task.id;
+        const [start, end] = item.range;
+        const handle = this.registry.start(
+          {
+            kind: 'process-records',
+            scope: 'batch',
+            parentId,
+            stream: item.stream.descriptor.namespace
+              ? { name: item.stream.name, namespace: item.stream.descriptor.namespace }
+              : { name: item.stream.name },
+            unit: 'records',
+            total: end - start,
+            payload: { range: [start, end], bytes: item.sizeBytes, endOfStream: item.endOfStream },
+          },
+          (unit) => this.process(item, unit),
+        );
+        await handle.done;
+      }
+    } finally {
+      this.producer.close();
+    }
+  }
+
+  private async process(item: SpilledBatch, unit: TaskContext): Promise<void> {
+    const { ctx } = this;
+    const key = item.stream.key;
+    try {
+      const loader = await ctx.loaders.get(key, unit.signal);
+      let accumulator = this.#accumulators.get(key);
+      if (accumulator === undefined) {
+        accumulator = loader.createBatchAccumulator();
+        this.#accumulators.set(key, accumulator);
+      }
+      const records =
+        item.path === undefined
+          ? NO_RECORDS
+          : readSpillFile(item.path, item.stream, ctx.knobs.maxLineBytes);
+      const batch = await accumulator.processRecords(records, item.sizeBytes, item.endOfStream);
+      const plumbing = ctx.streams.get(key);
+      if (plumbing !== undefined) plumbing.batches++;
+      const [start, end] = item.range;
+      unit.updateProgress(end - start);
+      unit.addStats({ records: end - start, bytes: item.sizeBytes });
+      unit.setPayload({ state: batch.state });
+      const ranges = end > start ? [item.range] : [];
+      await ctx.handlers.handleNewBatch(item.stream, ranges, batch, item.endOfStream);
+      if (requiresProcessing(batch)) {
+        await this.producer.send(
+          { stream: item.stream, ranges, batch, endOfStream: item.endOfStream },
+          unit.signal,
+        );
+      }
+    } catch (error) {
+      await ctx.handlers.handleException(error);
+      throw error;
+    } finally {
+      if (item.path !== undefined) await unlink(item.path).catch(() => undefined);
+      ctx.disk.releaseBytes(item.diskReserved);
+    }
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Reads a spill file back as DestinationRecords, lazily and synchronously (1 MiB reads), so a
+ * connector iterating them holds one record at a time. Spill files hold the raw input lines
+ * that the InputConsumer already validated.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import type { DestinationStream } from '../catalog/destination-stream.js';
+import { SystemError } from '../errors/destkit-error.js';
+import { LineSplitter } from '../protocol/line-splitter.js';
+import type { AirbyteRecord } from '../protocol/messages.js';
+import type { DestinationRecord } from '../write/destination-writer.js';
+
+const READ_BYTES = 1024 * 1024;
+
+export class SpillFileCorruptError extends SystemError {
+  override readonly code = 'SPILL_FILE_CORRUPT';
+}
+
+/** Parses one validated RECORD line into a DestinationRecord of `stream`. */
+export function toDestinationRecord(line: Buffer, stream: DestinationStream): DestinationRecord {
+  const record = (JSON.parse(line.toString('utf8')) as { record: AirbyteRecord }).record;
+  return {
+    stream,
+    data: record.data,
+    emittedAt: record.emitted_at,
+    meta: record.meta,
+    sizeBytes: line.length,
+  };
+}
+
+export function* readSpillFile(
+  path: string,
+  stream: DestinationStream,
+  maxLineBytes: number,
+): Generator<DestinationRecord, void, undefined> {
+  const fd = openSync(path, 'r');
+  try {
+    const splitter = new LineSplitter({ maxLineBytes });
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(READ_BYTES);
+      const read = readSync(fd, chunk, 0, READ_BYTES, null);
+      if (read === 0) break;
+      splitter.push(chunk.subarray(0, read));
+      for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
+        yield parseSpilled(line.bytes, stream, path, line.lineNumber);
+      }
+    }
+    const last = splitter.end();
+    if (last !== undefined) yield parseSpilled(last.bytes, stream, path, last.lineNumber);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function parseSpilled(
+  bytes: Buffer,
+  stream: DestinationStream,
+  path: string,
+  lineNumber: number,
+): DestinationRecord {
+  try {
+    return toDestinationRecord(bytes, stream);
+  } catch (error) {
+    throw new SpillFileCorruptError(`spill file ${path} line ${lineNumber} cannot be read back`, {
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * Coerces JSON values to their column's Airbyte type (PROTOCOL.md §4, "Mismatched values"): a
+ * non-null value that does not fit is nulled and reported as
+ * `{field, change: 'NULLED', reason: 'DESTINATION_SERIALIZATION_ERROR'}`; the row is kept.
+ * Coercion never throws, whatever the input. The rules, per type, are in docs/typing.md.
+ *
+ * Coerced values by type:
+ * - String → string; Boolean → boolean; Integer → bigint (int64); Number → finite number.
+ * - Date, TimestampTZ, TimestampNTZ, TimeTZ, TimeNTZ → canonical text (see temporal.ts); the
+ *   epoch helpers there turn it into days or microseconds for destinations that want numbers.
+ * - Array, ArrayWithoutSchema, Object, ObjectWithoutSchema, Union, Unknown → the JSON value as
+ *   it is (one level deep: nested values are not typed).
+ */
+import type { JsonValue, RecordMetaChange } from '../protocol/messages.js';
+import type { AirbyteType } from './airbyte-type.js';
+import type { ColumnSchema } from './stream-columns.js';
+import {
+  epochDays,
+  epochMicros,
+  formatDate,
+  formatTime,
+  formatTimestamp,
+  parseDate,
+  parseTime,
+  parseTimestamp,
+} from './temporal.js';
+
+/** A coerced value: JSON, or a bigint for Integer. */
+export type CoercedValue = JsonValue | bigint;
+
+export type CoerceResult =
+  | { readonly ok: true; readonly value: CoercedValue }
+  | { readonly ok: false };
+
+/** What a destination's column types can hold beyond the type rules. All optional. */
+export interface ValueLimits {
+  /** Whether a finite number fits a Number column (e.g. `decimalFits(38, 9)`). Default: all do. */
+  readonly numberFits?: (value: number) => boolean;
+  /** Earliest Date/TimestampTZ/TimestampNTZ instant, epoch microseconds. Default: none. */
+  readonly earliestEpochMicros?: bigint;
+  /** Latest Date/TimestampTZ/TimestampNTZ instant, epoch microseconds. Default: none. */
+  readonly latestEpochMicros?: bigint;
+}
+
+export interface CoercedRecord {
+  /** One value per column, in column order; null for absent, null and nulled fields. */
+  readonly values: CoercedValue[];
+  /** One DESTINATION_SERIALIZATION_ERROR change per nulled field, in column order. */
+  readonly changes: RecordMetaChange[];
+}
+
+/** The largest and smallest int64. */
+export const INT64_MAX = 9_223_372_036_854_775_807n;
+export const INT64_MIN = -9_223_372_036_854_775_808n;
+/** 2^63 as a double: integral doubles in [-2^63, 2^63) fit int64; 2^63 itself is INT64_MAX rounded. */
+const TWO_POW_63 = 2 ** 63;
+
+const NULL_RESULT: CoerceResult = Object.freeze({ ok: true, value: null });
+const FAILED: CoerceResult = Object.freeze({ ok: false });
+
+/**
+ * A `numberFits` hook for DECIMAL(precision, scale): the integer part must have at most
+ * `precision - scale` digits; extra fraction digits are left to the database to round. The
+ * bound is the double nearest 10^(p-s), excluded: its shortest text (`1e+29`) means 10^29, which
+ * would overflow the column when written as text.
+ */
+export function decimalFits(precision: number, scale: number): (value: number) => boolean {
+  const bound = Number(`1e${precision - scale}`);
+  return (value) => Math.abs(value) < bound;
+}
+
+/** Coerces one value; null and undefined (an absent field) are `{ok: true, value: null}`. */
+export function coerceValue(
+  type: AirbyteType,
+  value: unknown,
+  limits: ValueLimits = {},
+): CoerceResult {
+  if (value === null || value === undefined) return NULL_RESULT;
+  try {
+    return coerceNonNull(type, value, limits);
+  } catch {
+    return FAILED;
+  }
+}
+
+/**
+ * Coerces the declared top-level fields of a record's data. Undeclared fields are dropped
+ * (PROTOCOL.md §3); only own properties count, so `constructor` or `__proto__` in a schema never
+ * read inherited values.
+ */
+export function coerceRecord(
+  data: Readonly<Record<string, unknown>>,
+  columns: readonly ColumnSchema[],
+  limits: ValueLimits = {},
+): CoercedRecord {
+  const values: CoercedValue[] = [];
+  const changes: RecordMetaChange[] = [];
+  for (const column of columns) {
+    const input = Object.hasOwn(data, column.name) ? data[column.name] : undefined;
+    const result = coerceValue(column.type, input, limits);
+    if (result.ok) {
+      values.push(result.value);
+    } else {
+      values.push(null);
+      changes.push({
+        field: column.name,
+        change: 'NULLED',
+        reason: 'DESTINATION_SERIALIZATION_ERROR',
+      });
+    }
+  }
+  return { values, changes };
+}
+
+function ok(value: CoercedValue): CoerceResult {
+  return { ok: true, value };
+}
+
+function coerceNonNull(type: AirbyteType, value: unknown, limits: ValueLimits): CoerceResult {
+  switch (type.kind) {
+    case 'String':
+      return toStringValue(value);
+    case 'Boolean':
+      return typeof value === 'boolean' ? ok(value) : FAILED;
+    case 'Integer':
+      return toInteger(value);
+    case 'Number':
+      return toNumber(value, limits);
+    case 'Date': {
+      const d = typeof value === 'string' ? parseDate(value) : undefined;
+      if (d === undefined) return FAILED;
+      return inRange(BigInt(epochDays(d)) * 86_400_000_000n, limits) ? ok(formatDate(d)) : FAILED;
+    }
+    case 'TimestampTZ':
+    case 'TimestampNTZ': {
+      const ts = typeof value === 'string' ? parseTimestamp(value) : undefined;
+      if (ts === undefined) return FAILED;
+      const withOffset = type.kind === 'TimestampTZ';
+      // NTZ keeps the wall clock of a text that has an offset (the offset is dropped).
+      const instant = epochMicros(withOffset ? ts : { ...ts, offsetSeconds: undefined });
+      return inRange(instant, limits) ? ok(formatTimestamp(ts, withOffset)) : FAILED;
+    }
+    case 'TimeTZ':
+    case 'TimeNTZ': {
+      const t = typeof value === 'string' ? parseTime(value) : undefined;
+      return t === undefined ? FAILED : ok(formatTime(t, type.kind === 'TimeTZ'));
+    }
+    case 'Array':
+    case 'ArrayWithoutSchema':
+      return Array.isArray(value) ? ok(value as JsonValue[]) : FAILED;
+    case 'Object':
+    case 'ObjectWithoutSchema':
+      return isPlainObject(value) ? ok(value as JsonValue) : FAILED;
+    case 'Union':
+    case 'Unknown':
+      return isJsonShaped(value) ? ok(value as JsonValue) : FAILED;
+  }
+}
+
+/** Lenient: any JSON scalar becomes its text, an array or object its JSON text. */
+function toStringValue(value: unknown): CoerceResult {
+  switch (typeof value) {
+    case 'string':
+      return ok(value);
+    case 'boolean':
+    case 'bigint':
+      return ok(String(value));
+    case 'number':
+      return Number.isFinite(value) ? ok(String(value)) : FAILED;
+    case 'object': {
+      if (!Array.isArray(value) && !isPlainObject(value)) return FAILED;
+      const text: unknown = JSON.stringify(value);
+      return typeof text === 'string' ? ok(text) : FAILED;
+    }
+    default:
+      return FAILED;
+  }
+}
+
+/**
+ * An integral number within int64, or a bigint within int64. Integers beyond 2^53 arrive from
+ * JSON.parse already rounded to the nearest double; they are accepted as that double's exact
+ * value (destkit cannot restore digits the parser dropped). The double 2^63 is what
+ * JSON.parse makes of 9223372036854775807 (and of every integer down to 2^63 - 512), so it is
+ * read as INT64_MAX; a source text just above int64 (up to 2^63 + 1024) rounds to the same
+ * double and cannot be told apart. Strings are not integers.
+ */
+function toInteger(value: unknown): CoerceResult {
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < -TWO_POW_63 || value > TWO_POW_63) return FAILED;
+    return ok(value === TWO_POW_63 ? INT64_MAX : BigInt(value));
+  }
+  if (typeof value === 'bigint') {
+    return value >= INT64_MIN && value <= INT64_MAX ? ok(value) : FAILED;
+  }
+  return FAILED;
+}
+
+function toNumber(value: unknown, limits: ValueLimits): CoerceResult {
+  let n: number;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'bigint') n = Number(value);
+  else return FAILED;
+  if (!Number.isFinite(n)) return FAILED;
+  if (limits.numberFits !== undefined && !limits.numberFits(n)) return FAILED;
+  return ok(n);
+}
+
+function inRange(epochMicros: bigint, limits: ValueLimits): boolean {
+  if (limits.earliestEpochMicros !== undefined && epochMicros < limits.earliestEpochMicros) {
+    return false;
+  }
+  return limits.latestEpochMicros === undefined || epochMicros <= limits.latestEpochMicros;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A JSON value at the top level: null, boolean, string, finite number, array, plain object. */
+function isJsonShaped(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      return value === null || Array.isArray(value) || isPlainObject(value);
+    default:
+      return false;
+  }
+}
