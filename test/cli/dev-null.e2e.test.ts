@@ -117,7 +117,7 @@ describe('dev-null write', () => {
     expect(result.stderr).not.toContain('"level":50');
     expect(result.code).toBe(0);
     const out = result.stdout.trimEnd().split('\n');
-    expect(out[0]).toBe(
+    expect(out.find((line) => line.includes('"id":17'))).toBe(
       '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"users","namespace":"public"},"stream_state":{"cursor":12345678901234567890}},"sourceStats":{"recordCount":2.0},"destinationStats":{"recordCount":2}},"id":17}',
     );
     const messages = parseProtocolOutput(result.stdout) as Message[];
@@ -394,34 +394,37 @@ describe('dev-null write', () => {
     expect(trace?.trace.error.message).toContain('config.destkit.batch_size is not a known knob');
   });
 
-  it('stops on SIGTERM without finalizing: TRACE transient_error, non-zero exit, within 10 s', async () => {
-    const f = files({ mode: 'throttled', millis_per_batch: 200 });
-    const started = Date.now();
-    const result = await runCli(
-      ['dev-null', 'write', '--config', f['config.json']!, '--catalog', f['catalog.json']!],
-      {
-        keepStdinOpen: true,
-        env: { DESTKIT_BATCH_SIZE_BYTES: '1' },
-        onStart: (child) => {
-          child.stdin!.write(
-            lines(
-              record('orders', { id: 1 }),
-              streamState('orders', { c: 1 }),
-              record('orders', { id: 2 }),
-            ),
-          );
-          child.stderr!.on('data', (d: Buffer) => {
-            if (d.toString().includes('dev-null ready'))
-              setTimeout(() => child.kill('SIGTERM'), 300);
-          });
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'stops on %s without finalizing: TRACE transient_error, non-zero exit, within 10 s',
+    async (signal) => {
+      const f = files({ mode: 'throttled', millis_per_batch: 200 });
+      const started = Date.now();
+      const result = await runCli(
+        ['dev-null', 'write', '--config', f['config.json']!, '--catalog', f['catalog.json']!],
+        {
+          keepStdinOpen: true,
+          env: { DESTKIT_BATCH_SIZE_BYTES: '1' },
+          onStart: (child) => {
+            child.stdin!.write(
+              lines(
+                record('orders', { id: 1 }),
+                streamState('orders', { c: 1 }),
+                record('orders', { id: 2 }),
+              ),
+            );
+            child.stderr!.on('data', (d: Buffer) => {
+              if (d.toString().includes('dev-null ready'))
+                setTimeout(() => child.kill(signal), 300);
+            });
+          },
         },
-      },
-    );
-    expect(Date.now() - started).toBeLessThan(10_000);
-    expect(result.code).toBe(1);
-    const messages = parseProtocolOutput(result.stdout) as Message[];
-    const [trace] = traces(messages);
-    expect(trace?.trace.error.failure_type).toBe('transient_error');
-    expect(trace?.trace.error.message).toContain('stopped by SIGTERM');
-  });
+      );
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(result.code).toBe(1);
+      const messages = parseProtocolOutput(result.stdout) as Message[];
+      const [trace] = traces(messages);
+      expect(trace?.trace.error.failure_type).toBe('transient_error');
+      expect(trace?.trace.error.message).toContain(`stopped by ${signal}`);
+    },
+  );
 });

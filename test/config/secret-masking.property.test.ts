@@ -3,6 +3,8 @@
  * JSON logs, pretty logs, LOG messages, error TRACEs (message, internal message, stack),
  * CONNECTION_STATUS, and the CLI's stdout and stderr.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -126,7 +128,7 @@ describe('secret masking', () => {
     expect(leaks(sink.text, [secret])).toEqual([]);
   });
 
-  it('masks secrets in the stdout and stderr of a failing sync run as a child process', async () => {
+  it('masks secrets in the stdout, stderr and report of a failing sync run as a child process', async () => {
     const samples = fc.sample(
       secretArb.filter((s) => !s.includes('\u0000')),
       { numRuns: 4, seed: 20261122 },
@@ -142,6 +144,7 @@ describe('secret masking', () => {
         },
         'catalog.json': catalog([{ name: 'orders' }]),
       });
+      const reportPath = join(dirname(f['config.json']!), 'report.json');
       for (const format of ['json', 'airbyte']) {
         const result = await runCli(
           [
@@ -153,12 +156,16 @@ describe('secret masking', () => {
             f['catalog.json']!,
             '--log-format',
             format,
+            '--report',
+            reportPath,
           ],
           { stdin: lines(record('orders', { id: 1 }), status('orders', 'COMPLETE')) },
         );
         expect(result.code).toBe(1);
         expect(result.stdout).toContain('cannot log in with ****');
-        expect(leaks(result.stdout + result.stderr, [secret])).toEqual([]);
+        const report = readFileSync(reportPath, 'utf8');
+        expect(JSON.parse(report).error.message).toBe('cannot log in with ****');
+        expect(leaks(result.stdout + result.stderr + report, [secret])).toEqual([]);
       }
     }
   });
