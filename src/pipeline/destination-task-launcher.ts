@@ -228,6 +228,7 @@ export class DestinationTaskLauncher implements LauncherHandlers {
       knobs,
       logger: deps.logger,
       handlers: this,
+      load: { activeUnits: 0, pendingStateBytes: 0, pendingStates: 0 },
     };
     this.#input = new InputConsumer(this.#ctx, deps.input);
   }
@@ -486,7 +487,13 @@ export class DestinationTaskLauncher implements LauncherHandlers {
     try {
       const loader = await this.#deps.writer.createStreamLoader(stream);
       await loader.start();
-      this.#loaders.register(stream.key, loader);
+      if (!this.#loaders.register(stream.key, loader)) {
+        // The sync failed while this loader was starting: nobody else will close it.
+        await loader.close(
+          this.#failure?.error ??
+            new SyncCancelledError('the sync ended while the stream was opening'),
+        );
+      }
     } catch (error) {
       this.#loaders.fail(stream.key, error);
       throw error;
@@ -561,6 +568,8 @@ export class DestinationTaskLauncher implements LauncherHandlers {
         this.#checkpoints.addGlobalCheckpoint(indexes, payload(recordsSinceLast));
         flush = [...indexes.keys()];
       }
+      this.#ctx.load.pendingStateBytes += reserved;
+      this.#ctx.load.pendingStates++;
       this.flushCheckpoints();
       return flush;
     });
@@ -636,6 +645,8 @@ export class DestinationTaskLauncher implements LauncherHandlers {
     for (const state of ready) {
       this.#deps.output.writeLine(echoStateLine(state.raw, state.recordCount));
       this.#deps.memory.releaseBytes(state.reserved);
+      this.#ctx.load.pendingStateBytes -= state.reserved;
+      this.#ctx.load.pendingStates--;
       this.#statesEchoed++;
     }
   }

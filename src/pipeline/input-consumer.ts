@@ -5,6 +5,8 @@
  * task, pins states to the records read before them, and ends streams on their terminal status.
  */
 
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigError } from '../errors/destkit-error.js';
 import { UnknownStreamError } from '../errors/input-errors.js';
 import { parseInputLine } from '../protocol/input-message.js';
 import { type Line, LineSplitter } from '../protocol/line-splitter.js';
@@ -53,6 +55,22 @@ export async function* abortable<T>(
   }
 }
 
+const STALL_CHECK_MS = 250;
+/** How long the memory budget must stay held by unpersistable states before the sync fails. */
+const STALL_LIMIT_MS = 2_000;
+
+/** Every byte of the memory budget is held by states that cannot be echoed yet. */
+export class MemoryHeldByStatesError extends ConfigError {
+  override readonly code = 'MEMORY_HELD_BY_STATES';
+  constructor(capacity: number, states: number, bytes: number) {
+    super(
+      `the memory budget of ${capacity} bytes is held by ${states} states (${bytes} bytes) waiting for ` +
+        'their records to be persisted, and no load is in progress: the destination persists records ' +
+        'only at the end of a stream. Raise memory_budget_bytes / DESTKIT_MEMORY_BUDGET_BYTES.',
+    );
+  }
+}
+
 export class InputConsumer {
   readonly stats: InputStats = { lines: 0, records: 0, bytes: 0 };
 
@@ -87,17 +105,74 @@ export class InputConsumer {
   private async handle(line: Line, task: TaskContext): Promise<void> {
     const { ctx } = this;
     const size = line.bytes.length;
-    if (!ctx.memory.tryReserveSync(size)) await ctx.memory.reserveBytes(size, task.signal);
-    let keep = false;
+    if (!ctx.memory.tryReserveSync(size)) await this.waitForMemory(size, task);
+    let handedOver = false;
+    const handOver = (): void => {
+      handedOver = true;
+    };
     try {
-      keep = await this.route(line, size, task);
+      await this.route(line, size, task, handOver);
     } finally {
-      if (!keep) ctx.memory.releaseBytes(size);
+      if (!handedOver) ctx.memory.releaseBytes(size);
     }
   }
 
-  /** Handles one reserved line; returns true when its reservation moved on with it. */
-  private async route(line: Line, size: number, task: TaskContext): Promise<boolean> {
+  /**
+   * Waits for memory; fails instead of waiting forever when the whole budget is held by states
+   * whose records cannot be persisted before more input is read (a destination that persists
+   * only at the end of a stream, with more pending states than the budget holds).
+   */
+  private async waitForMemory(size: number, task: TaskContext): Promise<void> {
+    const { ctx } = this;
+    const waiting = new AbortController();
+    const onAbort = (): void => waiting.abort(task.signal.reason);
+    task.signal.addEventListener('abort', onAbort, { once: true });
+    const reserved = ctx.memory.reserveBytes(size, waiting.signal);
+    let stalledSince: number | undefined;
+    try {
+      for (;;) {
+        const got = await Promise.race([
+          reserved.then(() => true),
+          sleep(STALL_CHECK_MS).then(() => false),
+        ]);
+        if (got) return;
+        const { load, memory, files, batches } = ctx;
+        const stuck =
+          load.pendingStates > 0 &&
+          memory.reserved <= load.pendingStateBytes &&
+          load.activeUnits === 0 &&
+          files.buffered === 0 &&
+          batches.buffered === 0;
+        if (!stuck) {
+          stalledSince = undefined;
+          continue;
+        }
+        stalledSince ??= Date.now();
+        if (Date.now() - stalledSince >= STALL_LIMIT_MS) {
+          waiting.abort();
+          throw new MemoryHeldByStatesError(
+            memory.capacity,
+            load.pendingStates,
+            load.pendingStateBytes,
+          );
+        }
+      }
+    } finally {
+      task.signal.removeEventListener('abort', onAbort);
+      reserved.catch(() => undefined);
+    }
+  }
+
+  /**
+   * Handles one reserved line. `handOver` is called the moment its reservation moves on with it
+   * (to a spill task or a pending state): from then on someone else releases it, once.
+   */
+  private async route(
+    line: Line,
+    size: number,
+    task: TaskContext,
+    handOver: () => void,
+  ): Promise<void> {
     const { ctx } = this;
     const message = parseInputLine(line.bytes, line.lineNumber);
     this.stats.lines++;
@@ -123,22 +198,24 @@ export class InputConsumer {
           reserved: size,
         };
         if (!plumbing.events.trySend(event)) await plumbing.events.send(event, task.signal);
+        handOver();
         this.stats.records++;
         this.stats.bytes += size;
         plumbing.bytesRead += size;
-        return true;
+        return;
       }
       case 'state': {
         const flush = await ctx.handlers.handleCheckpoint(message, size);
+        handOver();
         for (const key of flush) {
           const events = ctx.streams.get(key)?.events;
           if (events !== undefined && !events.closed)
             await events.send({ kind: 'flush', reason: 'checkpoint' }, task.signal);
         }
-        return true;
+        return;
       }
       case 'stream_status': {
-        if (message.status !== 'COMPLETE' && message.status !== 'INCOMPLETE') return false;
+        if (message.status !== 'COMPLETE' && message.status !== 'INCOMPLETE') return;
         const plumbing = ctx.streams.get(message.streamKey);
         if (plumbing === undefined) {
           throw new UnknownStreamError(
@@ -147,14 +224,14 @@ export class InputConsumer {
           );
         }
         const manager = ctx.sync.stream(message.streamKey);
-        if (manager.endOfStream !== 'open') return false; // a repeated terminal status changes nothing
+        if (manager.endOfStream !== 'open') return; // a repeated terminal status changes nothing
         manager.markEndOfStream(message.status === 'COMPLETE');
         await plumbing.events.send({ kind: 'end' }, task.signal);
         plumbing.events.close();
-        return false;
+        return;
       }
       case 'ignored':
-        return false;
+        return;
     }
   }
 }

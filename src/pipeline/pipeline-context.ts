@@ -66,4 +66,14 @@ export interface PipelineContext {
   readonly knobs: Knobs;
   readonly logger: Logger;
   readonly handlers: LauncherHandlers;
+  /** Live counts the input consumer reads to tell a slow load from one that cannot go on. */
+  readonly load: LoadGauge;
+}
+
+export interface LoadGauge {
+  /** process-records and process-batch units running. */
+  activeUnits: number;
+  /** Bytes of the memory budget held by states waiting for their records to persist. */
+  pendingStateBytes: number;
+  pendingStates: number;
 }

@@ -43,6 +43,7 @@ export class ProcessBatchWorker {
 
   private async process(envelope: BatchEnvelope, unit: TaskContext): Promise<void> {
     const { ctx } = this;
+    ctx.load.activeUnits++;
     try {
       const loader = await ctx.loaders.get(envelope.stream.key, unit.signal);
       let batch = envelope.batch;
@@ -60,6 +61,8 @@ export class ProcessBatchWorker {
     } catch (error) {
       await ctx.handlers.handleException(error);
       throw error;
+    } finally {
+      ctx.load.activeUnits--;
     }
   }
 }

@@ -58,6 +58,7 @@ export class ProcessRecordsWorker {
   private async process(item: SpilledBatch, unit: TaskContext): Promise<void> {
     const { ctx } = this;
     const key = item.stream.key;
+    ctx.load.activeUnits++;
     try {
       const loader = await ctx.loaders.get(key, unit.signal);
       let accumulator = this.#accumulators.get(key);
@@ -88,6 +89,7 @@ export class ProcessRecordsWorker {
       await ctx.handlers.handleException(error);
       throw error;
     } finally {
+      ctx.load.activeUnits--;
       if (item.path !== undefined) await unlink(item.path).catch(() => undefined);
       ctx.disk.releaseBytes(item.diskReserved);
     }

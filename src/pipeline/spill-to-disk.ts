@@ -12,7 +12,7 @@
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { SystemError } from '../errors/destkit-error.js';
 import type { ChannelProducer } from '../runtime/channel.js';
-import { END } from '../runtime/channel.js';
+import { EMPTY, END } from '../runtime/channel.js';
 import type { TaskContext } from '../runtime/task-context.js';
 import type { PipelineContext, StreamPlumbing } from './pipeline-context.js';
 import type { SpilledBatch, StreamEvent } from './pipeline-items.js';
@@ -53,7 +53,12 @@ export class SpillToDisk {
     task.onCleanup(() => this.discard());
     try {
       for (;;) {
-        const event = await this.plumbing.events.receive(task.signal);
+        let event = this.plumbing.events.tryReceive();
+        if (event === EMPTY) {
+          // Idle: write what is buffered, so its memory goes back to the input at once.
+          if (this.#file !== undefined) await this.writePending(this.#file);
+          event = await this.plumbing.events.receive(task.signal);
+        }
         // The channel ends after an `end` event, or at the end of input for a stream that got
         // no terminal status: either way the stream's last batch goes out.
         if (event === END || event.kind === 'end') {

@@ -59,12 +59,14 @@ export class StreamLoaders {
     return this.#slots.get(key)?.loader;
   }
 
-  register(key: string, loader: GuardedStreamLoader): void {
+  /** Registers a started loader; false when the stream already failed (the caller closes it). */
+  register(key: string, loader: GuardedStreamLoader): boolean {
     const slot = this.#slot(key);
-    if (slot.settled) return;
+    if (slot.settled) return false;
     slot.settled = true;
     slot.loader = loader;
     slot.resolve(loader);
+    return true;
   }
 
   /** Makes every waiter for the stream fail (open failed, or the sync is failing). */
