@@ -16,6 +16,14 @@ export const FIRST_PARTY_CONNECTORS: Readonly<
     description: 'one JSON-lines file per stream in a local directory',
     load: () => import('../../connectors/destination-jsonl/index.js'),
   },
+  duckdb: {
+    description: 'typed tables in a local DuckDB database file',
+    load: () => import('../../connectors/destination-duckdb/index.js'),
+  },
+  postgres: {
+    description: 'one table per stream in a PostgreSQL database, loaded with COPY',
+    load: () => import('../../connectors/destination-postgres/index.js'),
+  },
 };
 
 export class UnknownConnectorError extends ConfigError {

@@ -28,31 +28,44 @@ function label(namespace: string | null | undefined, name: string): string {
 /**
  * Iterates `source` until it ends or `signal` aborts — a read blocked on stdin does not see an
  * abort by itself. On abort the source's iterator is returned (a Readable is destroyed).
+ * Each read races the abort on its own: racing every read against one long-lived promise would
+ * leave a reaction per read on it, keeping every chunk ever read alive.
  */
 export async function* abortable<T>(
   source: AsyncIterable<T>,
   signal: AbortSignal,
 ): AsyncGenerator<T, void, undefined> {
   const iterator = source[Symbol.asyncIterator]();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => undefined);
   try {
     for (;;) {
-      const next = await Promise.race([iterator.next(), aborted]);
+      const next = await untilAborted(iterator.next(), signal);
       if (next.done === true) return;
       yield next.value;
     }
   } finally {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
     // Not awaited: a Readable's iterator finishes `return()` only after its pending read,
     // which may never come (an open pipe with nothing to say). `return()` destroys the stream.
     void Promise.resolve(iterator.return?.())?.catch(() => undefined);
   }
+}
+
+/** Settles like `promise`, or rejects with the signal's reason once it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 const STALL_CHECK_MS = 250;

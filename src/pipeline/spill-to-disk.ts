@@ -32,6 +32,9 @@ interface OpenFile {
   readonly openedAt: number;
   count: number;
   bytes: number;
+  /** Records and bytes already added to the task's stats. */
+  countedRecords: number;
+  countedBytes: number;
   diskReserved: number;
   pending: Buffer[];
   pendingBytes: number;
@@ -41,6 +44,7 @@ interface OpenFile {
 export class SpillToDisk {
   #file: OpenFile | undefined;
   #nextIndex = 0;
+  #task: TaskContext | undefined;
 
   constructor(
     private readonly ctx: PipelineContext,
@@ -50,6 +54,7 @@ export class SpillToDisk {
   ) {}
 
   async run(task: TaskContext): Promise<void> {
+    this.#task = task;
     task.onCleanup(() => this.discard());
     try {
       for (;;) {
@@ -94,7 +99,6 @@ export class SpillToDisk {
         file.pendingReserved += event.reserved;
         file.count++;
         file.bytes += event.bytes.length;
-        task.addStats({ records: 1, bytes: event.bytes.length });
         if (file.pendingBytes >= WRITE_CHUNK_BYTES) await this.writePending(file);
         if (file.bytes >= ctx.knobs.batchSizeBytes) await this.flush(false, task);
         return;
@@ -121,6 +125,8 @@ export class SpillToDisk {
       openedAt: this.now(),
       count: 0,
       bytes: 0,
+      countedRecords: 0,
+      countedBytes: 0,
       diskReserved: 0,
       pending: [],
       pendingBytes: 0,
@@ -138,6 +144,13 @@ export class SpillToDisk {
     file.pendingReserved = 0;
     await file.handle.writev(buffers);
     this.ctx.memory.releaseBytes(reserved);
+    // Stats per write, not per record: a task's stats are validated on every update.
+    this.#task?.addStats({
+      records: file.count - file.countedRecords,
+      bytes: file.bytes - file.countedBytes,
+    });
+    file.countedRecords = file.count;
+    file.countedBytes = file.bytes;
   }
 
   /** Closes the current file (if any) and hands it over; at the end of stream always sends one. */

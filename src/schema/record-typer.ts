@@ -33,18 +33,28 @@ export interface TypedRecord {
 
 const POSTGRES_EARLIEST_DAY = dateToEpochDays('4714-11-24 BC') ?? 0;
 
+/** The largest TIMETZ offset DuckDB and PostgreSQL store: ±15:59:59 (the type rules accept ±23:59). */
+const MAX_SQL_TIME_OFFSET_SECONDS = 15 * 3600 + 59 * 60 + 59;
+
 /**
- * PostgreSQL: dates and timestamps from 4714-11-24 BC (its lowest date); text and jsonb sizes as
- * in POSTGRES_SIZE_LIMITS. Numbers are not bounded here: the connector picks its numeric type.
+ * PostgreSQL: dates and timestamps from 4714-11-24 BC (its lowest date); timetz offsets up to
+ * ±15:59:59; text and jsonb sizes as in POSTGRES_SIZE_LIMITS. Numbers are not bounded here: the
+ * connector picks its numeric type.
  */
 export const POSTGRES_LIMITS: DestinationLimits = Object.freeze({
-  values: Object.freeze({ earliestEpochMicros: BigInt(POSTGRES_EARLIEST_DAY) * 86_400_000_000n }),
+  values: Object.freeze({
+    earliestEpochMicros: BigInt(POSTGRES_EARLIEST_DAY) * 86_400_000_000n,
+    maxTimeOffsetSeconds: MAX_SQL_TIME_OFFSET_SECONDS,
+  }),
   sizes: POSTGRES_SIZE_LIMITS,
 });
 
-/** DuckDB: its date and size ranges exceed anything the type rules accept. */
+/**
+ * DuckDB: its date, timestamp and size ranges exceed anything the type rules accept; its TIMETZ
+ * offsets stop at ±15:59:59 (the type rules accept up to ±23:59).
+ */
 export const DUCKDB_LIMITS: DestinationLimits = Object.freeze({
-  values: Object.freeze({}),
+  values: Object.freeze({ maxTimeOffsetSeconds: MAX_SQL_TIME_OFFSET_SECONDS }),
   sizes: DUCKDB_SIZE_LIMITS,
 });
 

@@ -20,6 +20,8 @@ import {
   formatDate,
   formatTime,
   formatTimestamp,
+  microsOfDay,
+  type ParsedTimestamp,
   parseDate,
   parseTime,
   parseTimestamp,
@@ -40,6 +42,11 @@ export interface ValueLimits {
   readonly earliestEpochMicros?: bigint;
   /** Latest Date/TimestampTZ/TimestampNTZ instant, epoch microseconds. Default: none. */
   readonly latestEpochMicros?: bigint;
+  /**
+   * Largest absolute UTC offset of a TimeTZ value, in seconds (DuckDB's TIMETZ and PostgreSQL's
+   * timetz stop at 15:59:59). Default: none (the type rules accept up to 23:59).
+   */
+  readonly maxTimeOffsetSeconds?: number;
 }
 
 export interface CoercedRecord {
@@ -137,13 +144,22 @@ function coerceNonNull(type: AirbyteType, value: unknown, limits: ValueLimits): 
       if (ts === undefined) return FAILED;
       const withOffset = type.kind === 'TimestampTZ';
       // NTZ keeps the wall clock of a text that has an offset (the offset is dropped).
-      const instant = epochMicros(withOffset ? ts : { ...ts, offsetSeconds: undefined });
+      const instant = withOffset ? epochMicros(ts) : wallClockMicros(ts);
       return inRange(instant, limits) ? ok(formatTimestamp(ts, withOffset)) : FAILED;
     }
     case 'TimeTZ':
     case 'TimeNTZ': {
       const t = typeof value === 'string' ? parseTime(value) : undefined;
-      return t === undefined ? FAILED : ok(formatTime(t, type.kind === 'TimeTZ'));
+      if (t === undefined) return FAILED;
+      const withOffset = type.kind === 'TimeTZ';
+      if (
+        withOffset &&
+        limits.maxTimeOffsetSeconds !== undefined &&
+        Math.abs(t.offsetSeconds ?? 0) > limits.maxTimeOffsetSeconds
+      ) {
+        return FAILED;
+      }
+      return ok(formatTime(t, withOffset));
     }
     case 'Array':
     case 'ArrayWithoutSchema':
@@ -204,6 +220,11 @@ function toNumber(value: unknown, limits: ValueLimits): CoerceResult {
   if (!Number.isFinite(n)) return FAILED;
   if (limits.numberFits !== undefined && !limits.numberFits(n)) return FAILED;
   return ok(n);
+}
+
+/** The wall clock of a timestamp as if it were UTC (its offset ignored). */
+function wallClockMicros(ts: ParsedTimestamp): bigint {
+  return BigInt(epochDays(ts)) * 86_400_000_000n + BigInt(microsOfDay(ts));
 }
 
 function inRange(epochMicros: bigint, limits: ValueLimits): boolean {

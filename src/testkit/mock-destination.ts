@@ -24,6 +24,7 @@ import { ContainerModule, inject, injectable } from 'inversify';
 import type { DestinationStream } from '../catalog/destination-stream.js';
 import { ConfigError, SystemError, TransientError } from '../errors/destkit-error.js';
 import type { JsonObject, JsonValue, RecordMeta } from '../protocol/messages.js';
+import { newRawId } from '../write/airbyte-meta.js';
 import { type ConnectorDefinition, defineConnector } from '../write/connector-definition.js';
 import type {
   Batch,
@@ -34,6 +35,7 @@ import type {
   StreamLoader,
 } from '../write/destination-writer.js';
 import { TOKENS } from '../write/tokens.js';
+import type { DumpedRow } from './record-differ.js';
 
 export type MockMethod =
   | 'setup'
@@ -103,6 +105,10 @@ export interface MockRow {
   readonly emittedAt: number;
   readonly meta: RecordMeta | undefined;
   readonly generationId: number | null;
+  /** `_airbyte_raw_id`; set for rows the mock wrote. */
+  readonly rawId?: string;
+  /** The catalog's sync_id; set for rows the mock wrote. */
+  readonly syncId?: number | null;
 }
 
 export interface MockCall extends MockCallInfo {
@@ -479,6 +485,8 @@ class MockStreamLoader implements StreamLoader, BatchAccumulator {
           emittedAt: record.emittedAt,
           meta: record.meta,
           generationId: this.stream.generationId,
+          rawId: newRawId(),
+          syncId: this.stream.syncId,
         });
       }
       const options = this.writer.options;
@@ -557,6 +565,20 @@ function nextState(state: BatchState): BatchState {
     case 'COMPLETE':
       return 'COMPLETE';
   }
+}
+
+/**
+ * The final table of a stream as a dumper returns it: the record's fields next to the meta
+ * columns (`_airbyte_extracted_at` in epoch milliseconds).
+ */
+export function dumpMockTable(backend: MockBackend, stream: DestinationStream): DumpedRow[] {
+  return backend.finalTable(stream.label).map((row) => ({
+    ...row.data,
+    _airbyte_raw_id: row.rawId,
+    _airbyte_extracted_at: row.emittedAt,
+    _airbyte_meta: { sync_id: row.syncId ?? null, changes: row.meta?.changes ?? [] },
+    _airbyte_generation_id: row.generationId,
+  }));
 }
 
 export interface MockDestination {

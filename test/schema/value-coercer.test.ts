@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type AirbyteType, arrayOf, AirbyteTypes as T } from '../../src/schema/airbyte-type.js';
+import { DUCKDB_LIMITS, POSTGRES_LIMITS } from '../../src/schema/record-typer.js';
 import type { ColumnSchema } from '../../src/schema/stream-columns.js';
 import { timestampToEpochMicros } from '../../src/schema/temporal.js';
 import {
@@ -219,6 +220,24 @@ describe('coerceValue', () => {
       expect(coerce(T.TimeNTZ, '01:23:45.678')).toEqual(ok('01:23:45.678'));
       expect(coerce(T.TimeNTZ, '01:23:45+01:00')).toEqual(ok('01:23:45'));
       expect(coerce(T.TimeNTZ, '23:59')).toEqual(ok('23:59:00'));
+    });
+    it.each([
+      ['DuckDB', DUCKDB_LIMITS],
+      ['PostgreSQL', POSTGRES_LIMITS],
+    ])('nulls a TimeTZ offset beyond ±15:59:59 for %s', (_name, limits) => {
+      expect(coerceValue(T.TimeTZ, '01:00:00+16:00', limits.values).ok).toBe(false);
+      expect(coerceValue(T.TimeTZ, '01:00:00+15:59', limits.values).ok).toBe(true);
+    });
+
+    it('applies a largest-offset limit to TimeTZ only, as DUCKDB_LIMITS does', () => {
+      const limits = DUCKDB_LIMITS.values;
+      expect(coerce(T.TimeTZ, '01:00:00+15:59:59', limits)).toEqual(failed); // seconds: not RFC 3339
+      expect(coerce(T.TimeTZ, '01:00:00+15:59', limits)).toEqual(ok('01:00:00+15:59'));
+      expect(coerce(T.TimeTZ, '01:00:00-15:59', limits)).toEqual(ok('01:00:00-15:59'));
+      expect(coerce(T.TimeTZ, '01:00:00+16:00', limits)).toEqual(failed);
+      expect(coerce(T.TimeTZ, '01:00:00-23:59', limits)).toEqual(failed);
+      expect(coerce(T.TimeTZ, '01:00:00-23:59')).toEqual(ok('01:00:00-23:59'));
+      expect(coerce(T.TimeNTZ, '01:00:00+20:00', limits)).toEqual(ok('01:00:00'));
     });
     it('refuses bad times', () => {
       for (const v of ['24:00:00', '1:23:45', '01:23:45 BC', '2022-01-01T01:00:00', 3600]) {

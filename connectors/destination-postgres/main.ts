@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+/** Container ENTRYPOINT of the PostgreSQL connector: `spec`, `check --config`, `write --config --catalog`. */
+import 'reflect-metadata';
+import { runConnectorMain } from '../../src/cli/connector-main.js';
+import { connector } from './index.js';
+
+runConnectorMain(connector);
