@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 /** Container ENTRYPOINT of dev-null: `spec`, `check --config`, `write --config --catalog`. */
 import 'reflect-metadata';
 import { runConnectorMain } from '../../src/cli/connector-main.js';

@@ -10,7 +10,7 @@ import { LineSplitter } from '../protocol/line-splitter.js';
 import type { AirbyteRecord } from '../protocol/messages.js';
 import type { DestinationRecord } from '../write/destination-writer.js';
 
-const READ_BYTES = 1024 * 1024;
+const READ_BYTES = 256 * 1024;
 
 export class SpillFileCorruptError extends SystemError {
   override readonly code = 'SPILL_FILE_CORRUPT';

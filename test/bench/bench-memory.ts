@@ -20,6 +20,15 @@ import { dirname, join, resolve } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describeFailure, runNode } from './lib/child.js';
+
+/**
+ * Node flags the connector runs with: the ones in the shebang of destkit's executables (a
+ * 4 MiB young-generation semi-space; V8's default 16 MiB holds ~30 MiB of JSON garbage).
+ * BENCH_CONNECTOR_NODE_FLAGS='' measures plain `node` instead.
+ */
+const CONNECTOR_NODE_FLAGS = (process.env.BENCH_CONNECTOR_NODE_FLAGS ?? '--max-semi-space-size=4')
+  .split(' ')
+  .filter((f) => f.length > 0);
 import {
   commitLine,
   destkitEnv,
@@ -120,6 +129,7 @@ async function streamedWrite(
     ['dev-null', 'write', '--config', configPath, '--catalog', catalog, '--report', reportPath],
     {
       env,
+      nodeFlags: CONNECTOR_NODE_FLAGS,
       feedStdin: (stdin) => {
         generator.stdout.pipe(counter).pipe(stdin);
       },
@@ -251,6 +261,7 @@ async function main(): Promise<number> {
       `- load average (1/5/15 min): ${loadAtStart} at start, ${loadLine()} at end`,
       '- input: `destkit generate` (3 streams, ~500 B records, a STATE every 10,000 records per stream) ' +
         "piped straight into the connector's stdin; peak RSS is the connector process's own (maxRSS)",
+      `- node flags of the connector: ${CONNECTOR_NODE_FLAGS.join(' ') || '(none)'} (the setting the connector executables use; see docs/memory.md)\n` +
       `- knobs: DESTKIT_MEMORY_BUDGET_BYTES=${budgetMiB * MiB}, DESTKIT_BATCH_SIZE_BYTES=${batchMiB * MiB}` +
         (destkitEnv().length > 0 ? `; inherited: ${destkitEnv().join(' ')}` : ''),
       '',
