@@ -6,6 +6,16 @@
  */
 import 'reflect-metadata';
 
+// The DI container of destkit: connectors build their module with destkit's own inversify, so
+// that the ContainerModule and decorators they use are the ones the runner loads.
+export { ContainerModule, inject, injectable } from 'inversify';
+export type { Logger } from 'pino';
+
+export type {
+  AirbyteStream,
+  ConfiguredAirbyteCatalog,
+  ConfiguredAirbyteStream,
+} from './catalog/configured-catalog.js';
 export type { DestinationCatalog } from './catalog/destination-catalog.js';
 export type { DestinationStream, ImportType } from './catalog/destination-stream.js';
 export { type CliIo, processIo } from './cli/cli-io.js';

@@ -1,9 +1,10 @@
 /**
  * ProcessBatch (a pool of workers): moves batches forward with `loader.processBatch` until
  * they are COMPLETE, reporting every new state (a PERSISTED batch releases states before it
- * is COMPLETE). A loader that keeps answering with the same state is simply called again: it
- * may be waiting on something (an upload, a copy) — the call timeout bounds each call.
+ * is COMPLETE). A loader that keeps answering with the same state is called again after a
+ * growing pause (1 ms doubling up to 1 s): it may be waiting on something (an upload, a copy).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { END } from '../runtime/channel.js';
 import type { TaskContext } from '../runtime/task-context.js';
 import type { TaskRegistry } from '../runtime/task-registry.js';
@@ -47,9 +48,16 @@ export class ProcessBatchWorker {
     try {
       const loader = await ctx.loaders.get(envelope.stream.key, unit.signal);
       let batch = envelope.batch;
+      let idle = 0;
       while (batch.state !== 'COMPLETE') {
         unit.throwIfCancelled();
+        const before = batch.state;
         batch = await loader.processBatch(batch);
+        // A batch that did not move on is polled with a growing pause (up to 1 s): a loader
+        // waiting on something must not keep the event loop busy, or no timer could ever fire.
+        idle = batch.state === before ? idle + 1 : 0;
+        if (idle > 0)
+          await sleep(Math.min(1000, 2 ** Math.min(idle, 10)), undefined, { signal: unit.signal });
         unit.setPayload({ state: batch.state });
         await ctx.handlers.handleNewBatch(
           envelope.stream,
