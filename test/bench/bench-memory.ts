@@ -29,6 +29,7 @@ import { describeFailure, runNode } from './lib/child.js';
 const CONNECTOR_NODE_FLAGS = (process.env.BENCH_CONNECTOR_NODE_FLAGS ?? '--max-semi-space-size=4')
   .split(' ')
   .filter((f) => f.length > 0);
+
 import {
   commitLine,
   destkitEnv,
@@ -262,7 +263,7 @@ async function main(): Promise<number> {
       '- input: `destkit generate` (3 streams, ~500 B records, a STATE every 10,000 records per stream) ' +
         "piped straight into the connector's stdin; peak RSS is the connector process's own (maxRSS)",
       `- node flags of the connector: ${CONNECTOR_NODE_FLAGS.join(' ') || '(none)'} (the setting the connector executables use; see docs/memory.md)\n` +
-      `- knobs: DESTKIT_MEMORY_BUDGET_BYTES=${budgetMiB * MiB}, DESTKIT_BATCH_SIZE_BYTES=${batchMiB * MiB}` +
+        `- knobs: DESTKIT_MEMORY_BUDGET_BYTES=${budgetMiB * MiB}, DESTKIT_BATCH_SIZE_BYTES=${batchMiB * MiB}` +
         (destkitEnv().length > 0 ? `; inherited: ${destkitEnv().join(' ')}` : ''),
       '',
       '| run | input | knobs | wall s | MB/s | peak RSS MiB | budget high-water MiB | budget blocked s | most blocked channel, s | result |',
