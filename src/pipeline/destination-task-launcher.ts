@@ -30,7 +30,7 @@ import type { Knobs } from '../config/knobs.js';
 import { SystemError } from '../errors/destkit-error.js';
 import { UnknownStreamError } from '../errors/input-errors.js';
 import type { StateInput } from '../protocol/input-message.js';
-import { type StreamDescriptor, streamKey } from '../protocol/messages.js';
+import { describeStream, type StreamDescriptor, streamKey } from '../protocol/messages.js';
 import type { OutputWriter } from '../protocol/output-writer.js';
 import { echoStateLine } from '../protocol/state-echo.js';
 import { Channel, type ChannelProducer } from '../runtime/channel.js';
@@ -555,10 +555,7 @@ export class DestinationTaskLauncher implements LauncherHandlers {
         const descriptor = message.state.stream!.stream_descriptor;
         const key = streamKey(descriptor);
         if (!this.#sync.has(key)) {
-          throw new UnknownStreamError(
-            message.lineNumber,
-            descriptor.namespace ? `${descriptor.namespace}.${descriptor.name}` : descriptor.name,
-          );
+          throw new UnknownStreamError(message.lineNumber, describeStream(descriptor));
         }
         const { index, recordsSinceLast } = this.#sync.markStreamCheckpoint(key);
         this.#checkpoints.addStreamCheckpoint(key, index, payload(recordsSinceLast));

@@ -10,6 +10,7 @@ import { ConfigError } from '../errors/destkit-error.js';
 import { UnknownStreamError } from '../errors/input-errors.js';
 import { parseInputLine } from '../protocol/input-message.js';
 import { type Line, LineSplitter } from '../protocol/line-splitter.js';
+import { describeStream } from '../protocol/messages.js';
 import type { TaskContext } from '../runtime/task-context.js';
 import { RecordAfterEndOfStreamError } from '../write/write-errors.js';
 import type { PipelineContext } from './pipeline-context.js';
@@ -19,10 +20,6 @@ export interface InputStats {
   lines: number;
   records: number;
   bytes: number;
-}
-
-function label(namespace: string | null | undefined, name: string): string {
-  return namespace ? `${namespace}.${name}` : name;
 }
 
 /**
@@ -194,7 +191,10 @@ export class InputConsumer {
         const { record } = message;
         const plumbing = ctx.streams.get(message.streamKey);
         if (plumbing === undefined) {
-          throw new UnknownStreamError(line.lineNumber, label(record.namespace, record.stream));
+          throw new UnknownStreamError(
+            line.lineNumber,
+            describeStream({ namespace: record.namespace, name: record.stream }),
+          );
         }
         const manager = ctx.sync.stream(message.streamKey);
         if (manager.endOfStream !== 'open') {
@@ -231,10 +231,7 @@ export class InputConsumer {
         if (message.status !== 'COMPLETE' && message.status !== 'INCOMPLETE') return;
         const plumbing = ctx.streams.get(message.streamKey);
         if (plumbing === undefined) {
-          throw new UnknownStreamError(
-            line.lineNumber,
-            label(message.descriptor.namespace, message.descriptor.name),
-          );
+          throw new UnknownStreamError(line.lineNumber, describeStream(message.descriptor));
         }
         const manager = ctx.sync.stream(message.streamKey);
         if (manager.endOfStream !== 'open') return; // a repeated terminal status changes nothing

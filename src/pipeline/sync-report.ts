@@ -6,6 +6,7 @@
  */
 import type { SecretRedactor } from '../config/secret-redactor.js';
 import { classifyError } from '../errors/classify-error.js';
+import { describeStream } from '../protocol/messages.js';
 import type { ChannelSnapshot } from '../runtime/channel-snapshot.js';
 import type { MemoryBudgetSnapshot } from '../runtime/memory-budget.js';
 import type { TaskStatus } from '../runtime/task.js';
@@ -192,15 +193,9 @@ export function renderReportSummary(report: SyncReport): string {
     `destkit: sync ${report.outcome} in ${seconds} s: ${report.totals.recordsRead} records ` +
     `(${(report.totals.bytesRead / MB).toFixed(1)} MiB) read, ${report.totals.recordsPersisted} persisted, ` +
     `${report.statesEchoed} states echoed`;
-  const width = Math.min(
-    40,
-    Math.max(
-      6,
-      ...report.streams.map((s) => (s.namespace ? `${s.namespace}.${s.name}` : s.name).length),
-    ),
-  );
+  const width = Math.min(40, Math.max(6, ...report.streams.map((s) => describeStream(s).length)));
   const rows = report.streams.map((s) => {
-    const name = (s.namespace ? `${s.namespace}.${s.name}` : s.name).slice(0, 40).padEnd(width);
+    const name = describeStream(s).slice(0, 40).padEnd(width);
     return `  ${name}  ${String(s.recordsRead).padStart(10)} read  ${String(s.recordsPersisted).padStart(10)} persisted  ${String(s.batches).padStart(5)} batches  ${s.status}`;
   });
   const blocked = report.channels
