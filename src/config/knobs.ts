@@ -24,6 +24,11 @@ export interface Knobs {
   readonly processRecordsWorkers: number;
   /** Workers that move batches forward (processBatch). Default 2. */
   readonly processBatchWorkers: number;
+  /**
+   * Input worker threads: 1 = a worker thread splits and validates the input while the main
+   * thread routes and loads; 0 = everything on the main thread. Default 1.
+   */
+  readonly inputWorkers: number;
   /** Depth of the queue of spill files waiting for a worker. Default 8. */
   readonly fileQueueDepth: number;
   /** Depth of the queue of batches waiting for processBatch. Default 10. */
@@ -48,6 +53,7 @@ export const DEFAULT_KNOBS: Knobs = Object.freeze({
   diskBudgetBytes: 5 * 1024 * MiB,
   processRecordsWorkers: 2,
   processBatchWorkers: 2,
+  inputWorkers: 1,
   fileQueueDepth: 8,
   batchQueueDepth: 10,
   graceTimeoutMs: 10_000,
@@ -67,12 +73,16 @@ const MINIMUM: Record<NumericKnob, number> = {
   diskBudgetBytes: 1,
   processRecordsWorkers: 1,
   processBatchWorkers: 1,
+  inputWorkers: 0,
   fileQueueDepth: 1,
   batchQueueDepth: 1,
   graceTimeoutMs: 0,
   maxLineBytes: 1,
   connectorCallTimeoutMs: 1,
 };
+
+/** Maximum value of the knobs that have one. */
+const MAXIMUM: Partial<Record<NumericKnob, number>> = { inputWorkers: 1 };
 
 export function snakeCase(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -82,10 +92,19 @@ export class InvalidKnobError extends ConfigError {
   override readonly code = 'KNOB_INVALID';
 }
 
-function parseNumber(source: string, raw: unknown, min: number): number {
+function parseNumber(source: string, raw: unknown, min: number, max?: number): number {
   const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) {
-    throw new InvalidKnobError(`${source} must be an integer >= ${min}`);
+  if (
+    typeof n !== 'number' ||
+    !Number.isSafeInteger(n) ||
+    n < min ||
+    (max !== undefined && n > max)
+  ) {
+    throw new InvalidKnobError(
+      max === undefined
+        ? `${source} must be an integer >= ${min}`
+        : `${source} must be an integer from ${min} to ${max}`,
+    );
   }
   return n;
 }
@@ -122,7 +141,7 @@ export function resolveKnobs(
         if (typeof raw !== 'string') throw new InvalidKnobError(`${source} must be a string path`);
         resolved[name] = raw;
       } else {
-        resolved[name] = parseNumber(source, raw, MINIMUM[name]);
+        resolved[name] = parseNumber(source, raw, MINIMUM[name], MAXIMUM[name]);
       }
       break;
     }

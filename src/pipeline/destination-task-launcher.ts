@@ -33,7 +33,7 @@ import type { StateInput } from '../protocol/input-message.js';
 import { describeStream, type StreamDescriptor, streamKey } from '../protocol/messages.js';
 import type { OutputWriter } from '../protocol/output-writer.js';
 import { echoStateLine } from '../protocol/state-echo.js';
-import { Channel, type ChannelProducer } from '../runtime/channel.js';
+import { Channel, type ChannelProducer, EMPTY, END } from '../runtime/channel.js';
 import type { ChannelRegistry } from '../runtime/channel-registry.js';
 import type { MemoryBudget } from '../runtime/memory-budget.js';
 import { TaskCancelledError } from '../runtime/runtime-errors.js';
@@ -356,7 +356,32 @@ export class DestinationTaskLauncher implements LauncherHandlers {
       }
     } finally {
       root.signal.removeEventListener('abort', onAbort);
+      this.releaseUnprocessed();
       this.#ctx.spill.remove();
+    }
+  }
+
+  /**
+   * At the end of a failed sync: records no spill task took and batches no worker took give
+   * their memory and disk back, and so do the states that were never echoed.
+   */
+  private releaseUnprocessed(): void {
+    const { files, memory, disk, load } = this.#ctx;
+    memory.releaseBytes(load.pendingStateBytes);
+    load.pendingStateBytes = 0;
+    load.pendingStates = 0;
+    for (const { events } of this.#ctx.streams.values()) {
+      for (;;) {
+        const event = events.failed ? EMPTY : events.tryReceive();
+        if (event === EMPTY || event === END) break;
+        if (event.kind === 'records') memory.releaseBytes(event.bytes);
+      }
+    }
+    for (;;) {
+      const item = files.failed ? EMPTY : files.tryReceive();
+      if (item === EMPTY || item === END) return;
+      memory.releaseBytes(item.memoryReserved ?? 0);
+      disk.releaseBytes(item.diskReserved);
     }
   }
 

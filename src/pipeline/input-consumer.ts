@@ -1,19 +1,36 @@
 /**
- * InputConsumer (until failure only): reads stdin, reserves each line's bytes from the memory
- * budget BEFORE parsing it (so a slow destination stalls reading instead of growing the heap),
- * validates and classifies it, assigns record indexes, routes records to their stream's spill
- * task, pins states to the records read before them, and ends streams on their terminal status.
+ * InputConsumer (until failure only): reads stdin, validates and classifies every line,
+ * reserves its bytes from the memory budget before this thread parses or routes it (so a slow
+ * destination stalls reading instead of growing the heap), assigns record indexes, routes
+ * records (their raw lines) to their stream's spill task, pins states to the records read
+ * before them, and ends streams on their terminal status.
+ *
+ * Two ways to split and validate (knob `input_workers`):
+ * - 1 (default): an input worker thread (input-worker.ts) splits the chunks and validates each
+ *   line while this thread routes the previous blocks. Records are parsed for validation there
+ *   (those objects die in the worker's heap) and again, once, where the connector consumes
+ *   them; this thread parses only the other messages (states, statuses). The worker runs at
+ *   most BYTES_IN_FLIGHT of input ahead.
+ * - 0: this thread splits and parses every line.
+ * Both raise the same errors for the same line, and route nothing after it.
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '../errors/destkit-error.js';
 import { UnknownStreamError } from '../errors/input-errors.js';
-import { parseInputLine } from '../protocol/input-message.js';
+import { type InputMessage, parseInputLine, type RecordInput } from '../protocol/input-message.js';
 import { type Line, LineSplitter } from '../protocol/line-splitter.js';
 import { describeStream } from '../protocol/messages.js';
 import type { TaskContext } from '../runtime/task-context.js';
 import { RecordAfterEndOfStreamError } from '../write/write-errors.js';
-import type { PipelineContext } from './pipeline-context.js';
+import {
+  blockViews,
+  type InputBlock,
+  InputWorkerClient,
+  NOT_A_RECORD,
+  toInputError,
+} from './input-worker-protocol.js';
+import type { PipelineContext, StreamPlumbing } from './pipeline-context.js';
 import type { StreamEvent } from './pipeline-items.js';
 
 export interface InputStats {
@@ -47,7 +64,7 @@ export async function* abortable<T>(
 }
 
 /** Settles like `promise`, or rejects with the signal's reason once it aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);
@@ -81,8 +98,32 @@ export class MemoryHeldByStatesError extends ConfigError {
   }
 }
 
+/** Every message but a record. */
+type OtherMessage = Exclude<InputMessage, RecordInput>;
+
+/** A stream's records read since its last event, sent as one `records` event. */
+interface PendingRecords {
+  readonly plumbing: StreamPlumbing;
+  readonly first: number;
+  readonly lines: Buffer[];
+  bytes: number;
+}
+
+/** Only reached for a record whose stream key has no plumbing: names the stream from the line. */
+function describeKey(line: Buffer, lineNumber: number): string {
+  const message = parseInputLine(line, lineNumber);
+  return message.kind === 'record'
+    ? describeStream({ namespace: message.record.namespace, name: message.record.stream })
+    : 'unknown';
+}
+
+/** Input bytes posted to the input worker before waiting for their blocks. */
+const BYTES_IN_FLIGHT = 4 * 1024 * 1024;
+
 export class InputConsumer {
   readonly stats: InputStats = { lines: 0, records: 0, bytes: 0 };
+  /** Records routed but not yet sent, per stream key; their memory stays reserved. */
+  readonly #pending = new Map<string, PendingRecords>();
 
   constructor(
     private readonly ctx: PipelineContext,
@@ -91,39 +132,232 @@ export class InputConsumer {
 
   async run(task: TaskContext): Promise<void> {
     const { ctx } = this;
-    const splitter = new LineSplitter({ maxLineBytes: ctx.knobs.maxLineBytes });
     try {
-      for await (const chunk of abortable(this.input, task.signal)) {
-        splitter.push(chunk);
-        for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
-          await this.handle(line, task);
-        }
-        task.updateProgress(this.stats.records);
-      }
-      const last = splitter.end();
-      if (last !== undefined) await this.handle(last, task);
+      if (ctx.knobs.inputWorkers > 0) await this.readWithWorker(task);
+      else await this.readInThread(task);
       task.updateProgress(this.stats.records);
       // Before the channels end: streams without a terminal status are ended INCOMPLETE first,
       // so that draining them can close them (without finalizing anything).
       await ctx.handlers.handleInputConsumed();
     } finally {
-      // Every stream's spill task sees the end of its channel, whatever happened here.
+      // Records never sent give their memory back; every stream's spill task sees the end of
+      // its channel, whatever happened here.
+      for (const pending of this.#pending.values()) ctx.memory.releaseBytes(pending.bytes);
+      this.#pending.clear();
       for (const plumbing of ctx.streams.values()) plumbing.events.close();
     }
   }
 
-  private async handle(line: Line, task: TaskContext): Promise<void> {
+  /** Splits and parses on this thread, reserving each line's bytes before parsing it. */
+  private async readInThread(task: TaskContext): Promise<void> {
     const { ctx } = this;
+    const splitter = new LineSplitter({ maxLineBytes: ctx.knobs.maxLineBytes });
+    for await (const chunk of abortable(this.input, task.signal)) {
+      splitter.push(chunk);
+      for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
+        await this.parseAndRoute(line, task);
+      }
+      await this.sendPending(task);
+      task.updateProgress(this.stats.records);
+    }
+    const last = splitter.end();
+    if (last !== undefined) {
+      await this.parseAndRoute(last, task);
+      await this.sendPending(task);
+    }
+  }
+
+  private async parseAndRoute(line: Line, task: TaskContext): Promise<void> {
     const size = line.bytes.length;
-    if (!ctx.memory.tryReserveSync(size)) await this.waitForMemory(size, task);
-    let handedOver = false;
-    const handOver = (): void => {
-      handedOver = true;
+    // The common case (a record, memory at hand) stays synchronous: records are collected per
+    // stream and sent once per chunk.
+    if (!this.ctx.memory.tryReserveSync(size)) await this.reserve(size, task);
+    let message: InputMessage;
+    try {
+      message = parseInputLine(line.bytes, line.lineNumber);
+    } catch (error) {
+      this.ctx.memory.releaseBytes(size);
+      throw error;
+    }
+    if (message.kind === 'record') this.routeRecord(line.bytes, line.lineNumber, message.streamKey);
+    else await this.handle(message, line, task);
+  }
+
+  /**
+   * Posts the chunks to the input worker and routes the blocks of validated lines it sends
+   * back, reserving each line's bytes before routing it. The worker runs ahead by at most
+   * BYTES_IN_FLIGHT of input (not counted in the budget, like the incomplete line a splitter
+   * holds): it parses to validate, and those objects die in its own heap.
+   */
+  private async readWithWorker(task: TaskContext): Promise<void> {
+    const { ctx } = this;
+    const keys = [...ctx.streams.keys()];
+    const worker = new InputWorkerClient({
+      maxLineBytes: ctx.knobs.maxLineBytes,
+      streamKeys: keys,
+    });
+    const posted: number[] = [];
+    let postedBytes = 0;
+    const route = async (block: InputBlock): Promise<void> => {
+      postedBytes -= posted.shift() ?? 0;
+      const { bytes, offsets, codes, numbers } = blockViews(block.block, block.lines);
+      for (let i = 0; i < codes.length; i++) {
+        const line = bytes.subarray(offsets[i], offsets[i + 1]);
+        const lineNumber = numbers[i] as number;
+        const code = codes[i] as number;
+        if (!ctx.memory.tryReserveSync(line.length)) await this.reserve(line.length, task);
+        if (code !== NOT_A_RECORD) {
+          this.routeRecord(line, lineNumber, keys[code] as string);
+        } else {
+          let message: InputMessage;
+          try {
+            message = parseInputLine(line, lineNumber);
+          } catch (error) {
+            ctx.memory.releaseBytes(line.length);
+            throw error;
+          }
+          if (message.kind === 'record') this.routeRecord(line, lineNumber, message.streamKey);
+          else await this.handle(message, { bytes: line, lineNumber }, task);
+        }
+      }
+      await this.sendPending(task);
+      if (block.error !== undefined) throw toInputError(block.error);
+    };
+    // Reading and routing run side by side: a block is routed as soon as it arrives (a source
+    // may wait for a state's echo before it writes more), and reading waits only while
+    // BYTES_IN_FLIGHT are posted. The first failure of either stops both.
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort(task.signal.reason);
+    task.signal.addEventListener('abort', onAbort, { once: true });
+    let ended = false;
+    let space: (() => void) | undefined;
+    const reading = async (): Promise<void> => {
+      for await (const chunk of abortable(this.input, stop.signal)) {
+        if (chunk.length === 0) continue;
+        posted.push(chunk.length);
+        postedBytes += chunk.length;
+        worker.push(chunk);
+        while (postedBytes >= BYTES_IN_FLIGHT) {
+          await untilAborted(
+            new Promise<void>((resolve) => {
+              space = resolve;
+            }),
+            stop.signal,
+          );
+        }
+      }
+      posted.push(0);
+      worker.end();
+      ended = true;
+    };
+    const routing = async (): Promise<void> => {
+      while (!(ended && worker.inFlight === 0)) {
+        await route(await untilAborted(worker.next(), stop.signal));
+        space?.();
+        space = undefined;
+        task.updateProgress(this.stats.records);
+      }
+    };
+    const stopOnFailure = (error: unknown): never => {
+      stop.abort(error);
+      throw error;
     };
     try {
-      await this.route(line, size, task, handOver);
+      const [read, routed] = await Promise.allSettled([
+        reading().catch(stopOnFailure),
+        routing().catch(stopOnFailure),
+      ]);
+      // The failure that stopped the other side comes first.
+      if (stop.signal.aborted) throw stop.signal.reason;
+      if (read.status === 'rejected') throw read.reason;
+      if (routed.status === 'rejected') throw routed.reason;
     } finally {
-      if (!handedOver) ctx.memory.releaseBytes(size);
+      task.signal.removeEventListener('abort', onAbort);
+      await worker.terminate();
+    }
+  }
+
+  /** Sends what was collected, then waits for `size` bytes of memory. */
+  private async reserve(size: number, task: TaskContext): Promise<void> {
+    await this.sendPending(task);
+    // Streams holding records in memory write them out, so the wait can end.
+    for (const plumbing of this.ctx.streams.values()) {
+      if (!plumbing.events.closed) plumbing.events.trySend({ kind: 'flush', reason: 'memory' });
+    }
+    await this.waitForMemory(size, task);
+  }
+
+  /**
+   * Adds a validated, reserved record line to its stream's pending records, which take over its
+   * reservation. Throws (after releasing the line's memory) for an unknown or ended stream.
+   */
+  private routeRecord(line: Buffer, lineNumber: number, key: string): void {
+    const { ctx } = this;
+    const size = line.length;
+    try {
+      const plumbing = ctx.streams.get(key);
+      if (plumbing === undefined) {
+        throw new UnknownStreamError(lineNumber, describeKey(line, lineNumber));
+      }
+      const manager = ctx.sync.stream(key);
+      if (manager.endOfStream !== 'open') {
+        throw new RecordAfterEndOfStreamError(
+          lineNumber,
+          plumbing.stream.label,
+          plumbing.stream.descriptor,
+        );
+      }
+      const index = manager.nextRecordIndex();
+      let pending = this.#pending.get(key);
+      if (pending === undefined) {
+        pending = { plumbing, first: index, lines: [], bytes: 0 };
+        this.#pending.set(key, pending);
+      }
+      pending.lines.push(line);
+      pending.bytes += size;
+    } catch (error) {
+      ctx.memory.releaseBytes(size);
+      throw error;
+    }
+    this.stats.lines++;
+    this.stats.records++;
+    this.stats.bytes += size;
+  }
+
+  /** Sends every stream's pending records as one event each, in routing order per stream. */
+  private async sendPending(task: TaskContext): Promise<void> {
+    if (this.#pending.size === 0) return;
+    for (const [key, pending] of this.#pending) {
+      this.#pending.delete(key);
+      const event: StreamEvent = {
+        kind: 'records',
+        first: pending.first,
+        lines: pending.lines,
+        bytes: pending.bytes,
+      };
+      pending.plumbing.bytesRead += pending.bytes;
+      try {
+        if (!pending.plumbing.events.trySend(event))
+          await pending.plumbing.events.send(event, task.signal);
+      } catch (error) {
+        this.ctx.memory.releaseBytes(pending.bytes);
+        throw error;
+      }
+    }
+  }
+
+  /** A reserved line that is not a record: pending records go first, then the message. */
+  private async handle(message: OtherMessage, line: Line, task: TaskContext): Promise<void> {
+    const size = line.bytes.length;
+    let handedOver = false;
+    try {
+      await this.sendPending(task);
+      this.stats.lines++;
+      await this.route(message, line, size, task, () => {
+        handedOver = true;
+      });
+    } finally {
+      if (!handedOver) this.ctx.memory.releaseBytes(size);
     }
   }
 
@@ -174,49 +408,18 @@ export class InputConsumer {
   }
 
   /**
-   * Handles one reserved line. `handOver` is called the moment its reservation moves on with it
-   * (to a spill task or a pending state): from then on someone else releases it, once.
+   * Handles one reserved non-record message. `handOver` is called the moment its reservation
+   * moves on with it (to a pending state): from then on someone else releases it, once.
    */
   private async route(
+    message: OtherMessage,
     line: Line,
     size: number,
     task: TaskContext,
     handOver: () => void,
   ): Promise<void> {
     const { ctx } = this;
-    const message = parseInputLine(line.bytes, line.lineNumber);
-    this.stats.lines++;
     switch (message.kind) {
-      case 'record': {
-        const { record } = message;
-        const plumbing = ctx.streams.get(message.streamKey);
-        if (plumbing === undefined) {
-          throw new UnknownStreamError(
-            line.lineNumber,
-            describeStream({ namespace: record.namespace, name: record.stream }),
-          );
-        }
-        const manager = ctx.sync.stream(message.streamKey);
-        if (manager.endOfStream !== 'open') {
-          throw new RecordAfterEndOfStreamError(
-            line.lineNumber,
-            plumbing.stream.label,
-            plumbing.stream.descriptor,
-          );
-        }
-        const event: StreamEvent = {
-          kind: 'record',
-          index: manager.nextRecordIndex(),
-          bytes: line.bytes,
-          reserved: size,
-        };
-        if (!plumbing.events.trySend(event)) await plumbing.events.send(event, task.signal);
-        handOver();
-        this.stats.records++;
-        this.stats.bytes += size;
-        plumbing.bytesRead += size;
-        return;
-      }
       case 'state': {
         const flush = await ctx.handlers.handleCheckpoint(message, size);
         handOver();

@@ -2,27 +2,31 @@
  * What flows between the pipeline's tasks.
  *
  * Terms:
- * - stream event: what the InputConsumer sends a stream's SpillToDisk task — a record (its raw
- *   input bytes and index), a flush request, or the end of the stream.
+ * - stream event: what the InputConsumer sends a stream's SpillToDisk task — consecutive records
+ *   (their raw input lines and the index of the first), a flush request, or the end of the
+ *   stream.
  * - spilled batch: a contiguous range of one stream's records, handed by SpillToDisk to the
- *   ProcessRecords workers: a spill file of raw record lines, or no file for an empty range
- *   (the end of a stream whose records were all flushed before).
+ *   ProcessRecords workers: a spill file of raw record lines, the raw lines themselves (the
+ *   memory path, taken while the workers keep up), or neither for an empty range (the end of a
+ *   stream whose records were all flushed before).
  * - batch envelope: a connector Batch with the stream and the index ranges it covers.
  */
 import type { DestinationStream } from '../catalog/destination-stream.js';
 import type { Batch } from '../write/destination-writer.js';
 import type { IndexRange } from './range-set.js';
 
-export type FlushReason = 'checkpoint' | 'age' | 'forced';
+/** `memory`: the input waits for memory — records held in memory go to a spill file. */
+export type FlushReason = 'checkpoint' | 'age' | 'forced' | 'memory';
 
 export type StreamEvent =
   | {
-      readonly kind: 'record';
-      readonly index: number;
-      /** The record's input line, without the newline. */
-      readonly bytes: Buffer;
-      /** Bytes reserved from the memory budget for it; released once written to a spill file. */
-      readonly reserved: number;
+      readonly kind: 'records';
+      /** Index of the first record; the others follow without gaps. */
+      readonly first: number;
+      /** Each record's input line (validated), without the newline. */
+      readonly lines: readonly Buffer[];
+      /** Sum of the lines' lengths: reserved from the memory budget, released by SpillToDisk. */
+      readonly bytes: number;
     }
   | { readonly kind: 'flush'; readonly reason: FlushReason }
   | { readonly kind: 'end' };
@@ -35,8 +39,12 @@ export interface SpilledBatch {
   readonly sizeBytes: number;
   /** True for the stream's last batch (after COMPLETE or INCOMPLETE). */
   readonly endOfStream: boolean;
-  /** The spill file; undefined for an empty range. */
+  /** The spill file; undefined for an empty range and for records kept in memory. */
   readonly path: string | undefined;
+  /** The records' raw lines, when kept in memory instead of a spill file. */
+  readonly lines?: readonly Buffer[];
+  /** Bytes of the memory budget held by `lines`; released once the connector processed them. */
+  readonly memoryReserved?: number;
   /** Bytes reserved from the disk budget for the file; released when it is deleted. */
   readonly diskReserved: number;
 }

@@ -1,7 +1,8 @@
 /**
- * ProcessRecords (a pool of workers): takes spill files, waits for the stream's loader, feeds
- * the records to this worker's accumulator of that stream, deletes the file, and reports the
- * resulting batch. Each file is one unit of work: a `process-records` task under its stream.
+ * ProcessRecords (a pool of workers): takes spilled batches (a spill file, or records kept in
+ * memory), waits for the stream's loader, feeds the records to this worker's accumulator of
+ * that stream, deletes the file (or releases the records' memory), and reports the resulting
+ * batch. Each file is one unit of work: a `process-records` task under its stream.
  * A batch that is not COMPLETE (and not part of a group) goes on to the ProcessBatch workers.
  */
 import { unlink } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import type { DestinationRecord } from '../write/destination-writer.js';
 import type { GuardedAccumulator } from '../write/guarded-stream-loader.js';
 import type { PipelineContext } from './pipeline-context.js';
 import { type BatchEnvelope, requiresProcessing, type SpilledBatch } from './pipeline-items.js';
-import { readSpillFile } from './spill-file-reader.js';
+import { readSpilledLines, readSpillFile } from './spill-file-reader.js';
 
 const NO_RECORDS: readonly DestinationRecord[] = Object.freeze([]);
 
@@ -32,23 +33,36 @@ export class ProcessRecordsWorker {
       for (;;) {
         const item = await this.ctx.files.receive(task.signal);
         if (item === END) break;
+        let started = false;
         const parentId = this.ctx.streams.get(item.stream.key)?.taskId ?? task.id;
         const [start, end] = item.range;
-        const handle = this.registry.start(
-          {
-            kind: 'process-records',
-            scope: 'batch',
-            parentId,
-            stream: item.stream.descriptor.namespace
-              ? { name: item.stream.name, namespace: item.stream.descriptor.namespace }
-              : { name: item.stream.name },
-            unit: 'records',
-            total: end - start,
-            payload: { range: [start, end], bytes: item.sizeBytes, endOfStream: item.endOfStream },
-          },
-          (unit) => this.process(item, unit),
-        );
-        await handle.done;
+        try {
+          const handle = this.registry.start(
+            {
+              kind: 'process-records',
+              scope: 'batch',
+              parentId,
+              stream: item.stream.descriptor.namespace
+                ? { name: item.stream.name, namespace: item.stream.descriptor.namespace }
+                : { name: item.stream.name },
+              unit: 'records',
+              total: end - start,
+              payload: {
+                range: [start, end],
+                bytes: item.sizeBytes,
+                endOfStream: item.endOfStream,
+              },
+            },
+            (unit) => {
+              started = true;
+              return this.process(item, unit);
+            },
+          );
+          await handle.done;
+        } finally {
+          // A unit cancelled before it started leaves its batch to nobody: give it back.
+          if (!started) await this.release(item);
+        }
       }
     } finally {
       this.producer.close();
@@ -67,9 +81,11 @@ export class ProcessRecordsWorker {
         this.#accumulators.set(key, accumulator);
       }
       const records =
-        item.path === undefined
-          ? NO_RECORDS
-          : readSpillFile(item.path, item.stream, ctx.knobs.maxLineBytes);
+        item.lines !== undefined
+          ? readSpilledLines(item.lines, item.stream)
+          : item.path === undefined
+            ? NO_RECORDS
+            : readSpillFile(item.path, item.stream, ctx.knobs.maxLineBytes);
       const batch = await accumulator.processRecords(records, item.sizeBytes, item.endOfStream);
       const plumbing = ctx.streams.get(key);
       if (plumbing !== undefined) plumbing.batches++;
@@ -90,8 +106,14 @@ export class ProcessRecordsWorker {
       throw error;
     } finally {
       ctx.load.activeUnits--;
-      if (item.path !== undefined) await unlink(item.path).catch(() => undefined);
-      ctx.disk.releaseBytes(item.diskReserved);
+      await this.release(item);
     }
+  }
+
+  /** The batch's file is deleted and its memory and disk reservations returned. */
+  private async release(item: SpilledBatch): Promise<void> {
+    this.ctx.memory.releaseBytes(item.memoryReserved ?? 0);
+    if (item.path !== undefined) await unlink(item.path).catch(() => undefined);
+    this.ctx.disk.releaseBytes(item.diskReserved);
   }
 }

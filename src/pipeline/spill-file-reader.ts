@@ -1,7 +1,7 @@
 /**
- * Reads a spill file back as DestinationRecords, lazily and synchronously (1 MiB reads), so a
- * connector iterating them holds one record at a time. Spill files hold the raw input lines
- * that the InputConsumer already validated.
+ * Reads a spill file (or the raw lines of a batch kept in memory) back as DestinationRecords,
+ * lazily and synchronously (256 KiB reads), so a connector iterating them holds one record at a
+ * time. Spill files hold the raw input lines that the InputConsumer already validated.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { DestinationStream } from '../catalog/destination-stream.js';
@@ -42,26 +42,37 @@ export function* readSpillFile(
       if (read === 0) break;
       splitter.push(chunk.subarray(0, read));
       for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
-        yield parseSpilled(line.bytes, stream, path, line.lineNumber);
+        yield parseSpilled(line.bytes, stream, `spill file ${path}`, line.lineNumber);
       }
     }
     const last = splitter.end();
-    if (last !== undefined) yield parseSpilled(last.bytes, stream, path, last.lineNumber);
+    if (last !== undefined)
+      yield parseSpilled(last.bytes, stream, `spill file ${path}`, last.lineNumber);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** The raw lines of a batch kept in memory, parsed as the connector iterates. */
+export function* readSpilledLines(
+  lines: readonly Buffer[],
+  stream: DestinationStream,
+): Generator<DestinationRecord, void, undefined> {
+  for (let i = 0; i < lines.length; i++) {
+    yield parseSpilled(lines[i] as Buffer, stream, 'a batch kept in memory', i + 1);
   }
 }
 
 function parseSpilled(
   bytes: Buffer,
   stream: DestinationStream,
-  path: string,
+  where: string,
   lineNumber: number,
 ): DestinationRecord {
   try {
     return toDestinationRecord(bytes, stream);
   } catch (error) {
-    throw new SpillFileCorruptError(`spill file ${path} line ${lineNumber} cannot be read back`, {
+    throw new SpillFileCorruptError(`${where} line ${lineNumber} cannot be read back`, {
       cause: error,
     });
   }

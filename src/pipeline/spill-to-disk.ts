@@ -1,13 +1,23 @@
 /**
- * SpillToDisk (one per stream): drains the stream's record events into spill files of raw
- * input lines (no re-serialization), and hands each file to the ProcessRecords workers.
- * A file is flushed when it reaches the batch size, when a checkpoint asks for it, when it is
- * older than the flush window, when a forced flush comes, and at the end of the stream.
+ * SpillToDisk (one per stream): drains the stream's record events into batches and hands each
+ * batch to the ProcessRecords workers. A batch is flushed when it reaches the batch size, when a
+ * checkpoint asks for it, when it is older than the flush window, when a forced flush comes, and
+ * at the end of the stream.
  *
- * Budgets: a record's memory reservation is released once its bytes are written to the file;
- * its disk reservation (size + newline) is taken before that and released when the worker
- * deletes the file. When the disk budget is exhausted the current file is flushed first, so
- * the wait can always end.
+ * Two paths, one batch at a time:
+ * - memory path (while the workers keep up): the batch keeps its raw lines in memory and, at
+ *   flush, if a worker is free, hands them over directly: no disk round trip. The worker parses
+ *   them as the connector iterates, so parsed records die young. The lines keep their memory
+ *   reservation until the connector processed them.
+ * - spill path: the raw input lines are written to a spill file (no re-serialization) and the
+ *   worker reads them back. A batch takes this path when it opens while workers are behind,
+ *   when a flushed memory batch finds no free worker, and when the input waits for memory (a
+ *   `memory` flush): its lines are written out and their memory goes back to the input.
+ *
+ * Budgets: a record's line reservation is released once its bytes are written to the file (on
+ * the memory path: once the connector processed it); its disk reservation (size + newline) is taken before that and
+ * released when the worker deletes the file. When the disk budget is exhausted the current file
+ * is flushed first, so the wait can always end.
  */
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { SystemError } from '../errors/destkit-error.js';
@@ -25,9 +35,12 @@ export class RecordIndexGapError extends SystemError {
   override readonly code = 'SPILL_INDEX_GAP';
 }
 
-interface OpenFile {
+interface SpillFile {
   readonly handle: FileHandle;
   readonly path: string;
+}
+
+interface OpenBatch {
   readonly start: number;
   readonly openedAt: number;
   count: number;
@@ -35,14 +48,18 @@ interface OpenFile {
   /** Records and bytes already added to the task's stats. */
   countedRecords: number;
   countedBytes: number;
+  /** True while the batch is on the memory path. */
+  inMemory: boolean;
+  /** Spill path: the file, opened at the first write. */
+  file: SpillFile | undefined;
   diskReserved: number;
+  /** Raw lines not yet written or handed over; their bytes are reserved from the memory budget. */
   pending: Buffer[];
   pendingBytes: number;
-  pendingReserved: number;
 }
 
 export class SpillToDisk {
-  #file: OpenFile | undefined;
+  #batch: OpenBatch | undefined;
   #nextIndex = 0;
   #task: TaskContext | undefined;
 
@@ -60,8 +77,10 @@ export class SpillToDisk {
       for (;;) {
         let event = this.plumbing.events.tryReceive();
         if (event === EMPTY) {
-          // Idle: write what is buffered, so its memory goes back to the input at once.
-          if (this.#file !== undefined) await this.writePending(this.#file);
+          // Idle: a spilling batch writes what is buffered, so its memory goes back to the
+          // input at once. A memory batch waits (a `memory` flush comes when memory is short).
+          const batch = this.#batch;
+          if (batch !== undefined && !batch.inMemory) await this.writePending(batch);
           event = await this.plumbing.events.receive(task.signal);
         }
         // The channel ends after an `end` event, or at the end of input for a stream that got
@@ -80,33 +99,45 @@ export class SpillToDisk {
   private async handle(event: StreamEvent, task: TaskContext): Promise<void> {
     const { ctx } = this;
     switch (event.kind) {
-      case 'record': {
-        if (event.index !== this.#nextIndex) {
+      case 'records': {
+        if (event.first !== this.#nextIndex) {
           throw new RecordIndexGapError(
-            `stream ${this.plumbing.stream.label}: record ${event.index} arrived where ${this.#nextIndex} was expected`,
+            `stream ${this.plumbing.stream.label}: record ${event.first} arrived where ${this.#nextIndex} was expected`,
           );
         }
-        this.#nextIndex++;
-        const need = event.bytes.length + 1;
-        if (!ctx.disk.tryReserveSync(need)) {
-          if (this.#file !== undefined) await this.flush(false, task);
-          await ctx.disk.reserveBytes(need, task.signal);
+        this.#nextIndex += event.lines.length;
+        // The event is cut where a batch reaches the batch size: a batch ends with the record
+        // that fills it, whatever the input chunks were.
+        const { lines } = event;
+        for (let from = 0; from < lines.length; ) {
+          const room = ctx.knobs.batchSizeBytes - (this.#batch?.bytes ?? 0);
+          let to = from;
+          let bytes = 0;
+          while (to < lines.length && bytes < room) bytes += (lines[to++] as Buffer).length;
+          const need = bytes + (to - from);
+          if (!ctx.disk.tryReserveSync(need)) {
+            if (this.#batch !== undefined) await this.flush(false, task);
+            await ctx.disk.reserveBytes(need, task.signal);
+          }
+          const batch = this.#batch ?? this.openBatch(event.first + from);
+          batch.diskReserved += need;
+          this.add(batch, lines, from, to, bytes);
+          if (!batch.inMemory && batch.pendingBytes >= WRITE_CHUNK_BYTES)
+            await this.writePending(batch);
+          if (batch.bytes >= ctx.knobs.batchSizeBytes) await this.flush(false, task);
+          from = to;
         }
-        const file = this.#file ?? (await this.openFile(event.index));
-        file.diskReserved += need;
-        file.pending.push(event.bytes, NEWLINE);
-        file.pendingBytes += need;
-        file.pendingReserved += event.reserved;
-        file.count++;
-        file.bytes += event.bytes.length;
-        if (file.pendingBytes >= WRITE_CHUNK_BYTES) await this.writePending(file);
-        if (file.bytes >= ctx.knobs.batchSizeBytes) await this.flush(false, task);
         return;
       }
       case 'flush': {
-        const file = this.#file;
-        if (file === undefined) return;
-        if (event.reason !== 'age' || this.now() - file.openedAt >= ctx.knobs.flushWindowMs)
+        const batch = this.#batch;
+        if (batch === undefined) return;
+        if (event.reason === 'memory') {
+          batch.inMemory = false;
+          await this.writePending(batch);
+          return;
+        }
+        if (event.reason !== 'age' || this.now() - batch.openedAt >= ctx.knobs.flushWindowMs)
           await this.flush(false, task);
         return;
       }
@@ -115,82 +146,131 @@ export class SpillToDisk {
     }
   }
 
-  private async openFile(start: number): Promise<OpenFile> {
-    const path = this.ctx.spill.nextFile(this.plumbing.number);
-    const handle = await open(path, 'w');
-    this.#file = {
-      handle,
-      path,
+  /** The memory path while no batch waits for a worker; the spill path otherwise. */
+  private openBatch(start: number): OpenBatch {
+    this.#batch = {
       start,
       openedAt: this.now(),
       count: 0,
       bytes: 0,
       countedRecords: 0,
       countedBytes: 0,
+      inMemory: this.workersKeepUp(),
+      file: undefined,
       diskReserved: 0,
       pending: [],
       pendingBytes: 0,
-      pendingReserved: 0,
     };
-    return this.#file;
+    return this.#batch;
   }
 
-  private async writePending(file: OpenFile): Promise<void> {
-    if (file.pending.length === 0) return;
-    const buffers = file.pending;
-    const reserved = file.pendingReserved;
-    file.pending = [];
-    file.pendingBytes = 0;
-    file.pendingReserved = 0;
-    await file.handle.writev(buffers);
+  private workersKeepUp(): boolean {
+    const { files } = this.ctx;
+    return files.buffered === 0 || files.waitingReceivers > 0;
+  }
+
+  /** Adds records `[from, to)` of the event (`bytes` long) to the batch. */
+  private add(batch: OpenBatch, lines: readonly Buffer[], from: number, to: number, bytes: number) {
+    for (let i = from; i < to; i++) batch.pending.push(lines[i] as Buffer);
+    batch.pendingBytes += bytes;
+    batch.count += to - from;
+    batch.bytes += bytes;
+  }
+
+  private async writePending(batch: OpenBatch): Promise<void> {
+    if (batch.pending.length === 0) return;
+    const lines = batch.pending;
+    const reserved = batch.pendingBytes;
+    batch.pending = [];
+    batch.pendingBytes = 0;
+    const buffers: Buffer[] = new Array(lines.length * 2);
+    for (let i = 0; i < lines.length; i++) {
+      buffers[2 * i] = lines[i] as Buffer;
+      buffers[2 * i + 1] = NEWLINE;
+    }
+    batch.file ??= await this.openFile();
+    await batch.file.handle.writev(buffers);
     this.ctx.memory.releaseBytes(reserved);
-    // Stats per write, not per record: a task's stats are validated on every update.
-    this.#task?.addStats({
-      records: file.count - file.countedRecords,
-      bytes: file.bytes - file.countedBytes,
-    });
-    file.countedRecords = file.count;
-    file.countedBytes = file.bytes;
+    this.countStats(batch);
   }
 
-  /** Closes the current file (if any) and hands it over; at the end of stream always sends one. */
+  /** Stats per write or hand-over, not per record: a task's stats are validated on every update. */
+  private countStats(batch: OpenBatch): void {
+    this.#task?.addStats({
+      records: batch.count - batch.countedRecords,
+      bytes: batch.bytes - batch.countedBytes,
+    });
+    batch.countedRecords = batch.count;
+    batch.countedBytes = batch.bytes;
+  }
+
+  private async openFile(): Promise<SpillFile> {
+    const path = this.ctx.spill.nextFile(this.plumbing.number);
+    return { handle: await open(path, 'w'), path };
+  }
+
+  /** Hands the current batch over (if any); at the end of stream always sends one. */
   private async flush(endOfStream: boolean, task: TaskContext): Promise<void> {
-    const file = this.#file;
-    let batch: SpilledBatch;
-    if (file === undefined) {
+    const batch = this.#batch;
+    const base = { stream: this.plumbing.stream, endOfStream };
+    if (batch === undefined) {
       if (!endOfStream) return;
-      batch = {
-        stream: this.plumbing.stream,
-        range: [this.#nextIndex, this.#nextIndex],
-        sizeBytes: 0,
-        endOfStream: true,
+      const at = this.#nextIndex;
+      await this.producer.send(
+        { ...base, range: [at, at], sizeBytes: 0, path: undefined, diskReserved: 0 },
+        task.signal,
+      );
+      return;
+    }
+    const range: [number, number] = [batch.start, batch.start + batch.count];
+    if (batch.inMemory && this.workersKeepUp()) {
+      this.#batch = undefined;
+      this.ctx.disk.releaseBytes(batch.diskReserved);
+      this.countStats(batch);
+      const handOver: SpilledBatch = {
+        ...base,
+        range,
+        sizeBytes: batch.bytes,
         path: undefined,
         diskReserved: 0,
+        lines: batch.pending,
+        memoryReserved: batch.pendingBytes,
       };
-    } else {
-      await this.writePending(file);
-      await file.handle.close();
-      this.#file = undefined;
-      batch = {
-        stream: this.plumbing.stream,
-        range: [file.start, file.start + file.count],
-        sizeBytes: file.bytes,
-        endOfStream,
-        path: file.path,
-        diskReserved: file.diskReserved,
-      };
+      await this.handOver(handOver, task);
+      return;
     }
-    await this.producer.send(batch, task.signal);
+    batch.inMemory = false;
+    await this.writePending(batch);
+    const file = batch.file as SpillFile;
+    this.#batch = undefined;
+    await file.handle.close();
+    await this.handOver(
+      { ...base, range, sizeBytes: batch.bytes, path: file.path, diskReserved: batch.diskReserved },
+      task,
+    );
   }
 
-  /** On any outcome: an unfinished file is deleted and its reservations returned. */
+  /** Sends a batch to the workers; a batch that cannot be sent gives its reservations back. */
+  private async handOver(batch: SpilledBatch, task: TaskContext): Promise<void> {
+    try {
+      if (!this.producer.trySend(batch)) await this.producer.send(batch, task.signal);
+    } catch (error) {
+      this.ctx.memory.releaseBytes(batch.memoryReserved ?? 0);
+      this.ctx.disk.releaseBytes(batch.diskReserved);
+      if (batch.path !== undefined) await unlink(batch.path).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** On any outcome: an unfinished batch is dropped, its file deleted, its reservations returned. */
   private async discard(): Promise<void> {
-    const file = this.#file;
-    if (file === undefined) return;
-    this.#file = undefined;
-    this.ctx.memory.releaseBytes(file.pendingReserved);
-    this.ctx.disk.releaseBytes(file.diskReserved);
-    await file.handle.close().catch(() => undefined);
-    await unlink(file.path).catch(() => undefined);
+    const batch = this.#batch;
+    if (batch === undefined) return;
+    this.#batch = undefined;
+    this.ctx.memory.releaseBytes(batch.pendingBytes);
+    this.ctx.disk.releaseBytes(batch.diskReserved);
+    if (batch.file === undefined) return;
+    await batch.file.handle.close().catch(() => undefined);
+    await unlink(batch.file.path).catch(() => undefined);
   }
 }

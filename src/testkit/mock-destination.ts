@@ -386,8 +386,8 @@ export class MockDestinationWriter implements DestinationWriter {
     failure: unknown,
     body: () => T | Promise<T>,
   ): Promise<T> {
-    const n = this.#bump(method, stream);
-    const info: MockCallInfo = { method, n, stream };
+    const counted = this.#bump(method, stream);
+    const info: MockCallInfo = { method, n: counted.n, stream };
     const call = this.backend.record(info, failure);
     try {
       const ticks = this.options.yieldTicks ?? 0;
@@ -396,7 +396,7 @@ export class MockDestinationWriter implements DestinationWriter {
       const ms = typeof delay === 'function' ? delay(info) : (delay ?? 0);
       if (ms > 0) await sleep(ms);
       await this.options.beforeCall?.(info);
-      const plan = this.#planFor(method, stream);
+      const plan = this.#planFor(method, stream, counted);
       if (plan !== undefined) {
         const error = injectedError(plan.kind, info);
         this.backend.injected.push({ call, error });
@@ -414,22 +414,29 @@ export class MockDestinationWriter implements DestinationWriter {
     }
   }
 
-  #bump(method: MockMethod, stream: string | undefined): number {
+  /** Counts the call; returns its 1-based number overall and among the stream's calls. */
+  #bump(method: MockMethod, stream: string | undefined): { n: number; nOfStream: number } {
     const n = (this.#counts.get(method) ?? 0) + 1;
     this.#counts.set(method, n);
+    let nOfStream = 0;
     if (stream !== undefined) {
       const key = `${method}\u0000${stream}`;
-      this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+      nOfStream = (this.#counts.get(key) ?? 0) + 1;
+      this.#counts.set(key, nOfStream);
     }
-    return n;
+    return { n, nOfStream };
   }
 
-  #planFor(method: MockMethod, stream: string | undefined): MockFailurePlan | undefined {
+  /** The plan for this call — by the call's own numbers, not the counts when it gets here. */
+  #planFor(
+    method: MockMethod,
+    stream: string | undefined,
+    counted: { n: number; nOfStream: number },
+  ): MockFailurePlan | undefined {
     for (const plan of this.options.failures ?? []) {
       if (plan.method !== method || this.#fired.has(plan)) continue;
       if (plan.stream !== undefined && plan.stream !== stream) continue;
-      const key = plan.stream === undefined ? method : `${method}\u0000${plan.stream}`;
-      if ((this.#counts.get(key) ?? 0) === plan.nth) {
+      if ((plan.stream === undefined ? counted.n : counted.nOfStream) === plan.nth) {
         this.#fired.add(plan);
         return plan;
       }

@@ -245,7 +245,8 @@ describe(DestinationTaskLauncher, () => {
   });
 
   describe('with STREAM states', () => {
-    async function heldUsers(processBatchWorkers: number): Promise<void> {
+    /** `usersRecords` records of users (one batch each) come before orders' record. */
+    async function heldUsers(processBatchWorkers: number, usersRecords = 1): Promise<void> {
       let release!: () => void;
       const held = new Promise<void>((resolve) => {
         release = resolve;
@@ -253,7 +254,7 @@ describe(DestinationTaskLauncher, () => {
       const echoes: string[] = [];
       const syncing = sync(
         [
-          record('users', { id: 1 }),
+          ...Array.from({ length: usersRecords }, (_, i) => record('users', { id: i + 1 })),
           streamState('users', { u: 1 }),
           record('orders', { id: 10 }),
           streamState('orders', { o: 1 }),
@@ -291,7 +292,8 @@ describe(DestinationTaskLauncher, () => {
     // processBatch as there are workers stalls every other stream, and their STREAM states wait
     // for it — what CheckpointManager's per-stream release was meant to avoid.
     it.fails("echoes one stream's state while another stream holds every batch worker", async () => {
-      await heldUsers(2);
+      // users' two record batches take both workers before orders' batch arrives.
+      await heldUsers(2, 2);
     });
   });
 

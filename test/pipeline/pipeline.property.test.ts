@@ -78,6 +78,7 @@ type KnobOverrides = Pick<
   | 'fileQueueDepth'
   | 'batchQueueDepth'
   | 'memoryBudgetBytes'
+  | 'inputWorkers'
 >;
 
 const knobsArbitrary: fc.Arbitrary<KnobOverrides> = fc.record({
@@ -87,6 +88,8 @@ const knobsArbitrary: fc.Arbitrary<KnobOverrides> = fc.record({
   fileQueueDepth: fc.integer({ min: 1, max: 3 }),
   batchQueueDepth: fc.integer({ min: 1, max: 3 }),
   memoryBudgetBytes: fc.integer({ min: 4096, max: 16_384 }),
+  // Both ways to validate the input: on an input worker thread, or on the main thread.
+  inputWorkers: fc.integer({ min: 0, max: 1 }),
 });
 
 /**
