@@ -118,7 +118,7 @@ function describeKey(line: Buffer, lineNumber: number): string {
 }
 
 /** Input bytes posted to the input worker before waiting for their blocks. */
-const BYTES_IN_FLIGHT = 4 * 1024 * 1024;
+const BYTES_IN_FLIGHT = 2 * 1024 * 1024;
 
 export class InputConsumer {
   readonly stats: InputStats = { lines: 0, records: 0, bytes: 0 };

@@ -13,6 +13,9 @@ import {
   UnknownStreamError,
 } from '../errors/input-errors.js';
 
+/** Young generation of the input worker's heap. */
+const WORKER_YOUNG_GENERATION_MB = 8;
+
 /** `codes[i]` of a line that is not a record (the main thread parses it). */
 export const NOT_A_RECORD = -1;
 
@@ -110,7 +113,12 @@ export class InputWorkerClient {
   #inFlight = 0;
 
   constructor(init: InputWorkerInit) {
-    this.#worker = new Worker(workerScript(), { workerData: init });
+    // Its heap holds only the garbage of parsing a few chunks: a small young generation
+    // keeps the thread's memory small.
+    this.#worker = new Worker(workerScript(), {
+      workerData: init,
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    });
     this.#worker.on('message', (block: InputBlock) => {
       const waiter = this.#waiter;
       this.#waiter = undefined;

@@ -6,8 +6,8 @@
  *   (their raw input lines and the index of the first), a flush request, or the end of the
  *   stream.
  * - spilled batch: a contiguous range of one stream's records, handed by SpillToDisk to the
- *   ProcessRecords workers: a spill file of raw record lines, the raw lines themselves (the
- *   memory path, taken while the workers keep up), or neither for an empty range (the end of a
+ *   ProcessRecords workers: a spill file of raw record lines, the same bytes kept in memory
+ *   (the memory path, taken while the workers keep up), or neither for an empty range (the end of a
  *   stream whose records were all flushed before).
  * - batch envelope: a connector Batch with the stream and the index ranges it covers.
  */
@@ -41,9 +41,9 @@ export interface SpilledBatch {
   readonly endOfStream: boolean;
   /** The spill file; undefined for an empty range and for records kept in memory. */
   readonly path: string | undefined;
-  /** The records' raw lines, when kept in memory instead of a spill file. */
-  readonly lines?: readonly Buffer[];
-  /** Bytes of the memory budget held by `lines`; released once the connector processed them. */
+  /** The spill file's content (newline-terminated raw lines), when kept in memory instead. */
+  readonly buffers?: readonly Buffer[];
+  /** Bytes of the memory budget held by `buffers`; released once the connector processed them. */
   readonly memoryReserved?: number;
   /** Bytes reserved from the disk budget for the file; released when it is deleted. */
   readonly diskReserved: number;

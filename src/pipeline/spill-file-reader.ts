@@ -35,32 +35,45 @@ export function* readSpillFile(
 ): Generator<DestinationRecord, void, undefined> {
   const fd = openSync(path, 'r');
   try {
-    const splitter = new LineSplitter({ maxLineBytes });
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(READ_BYTES);
-      const read = readSync(fd, chunk, 0, READ_BYTES, null);
-      if (read === 0) break;
-      splitter.push(chunk.subarray(0, read));
-      for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
-        yield parseSpilled(line.bytes, stream, `spill file ${path}`, line.lineNumber);
-      }
-    }
-    const last = splitter.end();
-    if (last !== undefined)
-      yield parseSpilled(last.bytes, stream, `spill file ${path}`, last.lineNumber);
+    yield* recordsOf(fileChunks(fd), stream, maxLineBytes, `spill file ${path}`);
   } finally {
     closeSync(fd);
   }
 }
 
-/** The raw lines of a batch kept in memory, parsed as the connector iterates. */
-export function* readSpilledLines(
-  lines: readonly Buffer[],
+/** The content of a batch kept in memory (spill file format), parsed as the connector iterates. */
+export function readSpilledBuffers(
+  buffers: readonly Buffer[],
   stream: DestinationStream,
+  maxLineBytes: number,
 ): Generator<DestinationRecord, void, undefined> {
-  for (let i = 0; i < lines.length; i++) {
-    yield parseSpilled(lines[i] as Buffer, stream, 'a batch kept in memory', i + 1);
+  return recordsOf(buffers, stream, maxLineBytes, 'a batch kept in memory');
+}
+
+function* fileChunks(fd: number): Generator<Buffer, void, undefined> {
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(READ_BYTES);
+    const read = readSync(fd, chunk, 0, READ_BYTES, null);
+    if (read === 0) return;
+    yield chunk.subarray(0, read);
   }
+}
+
+function* recordsOf(
+  chunks: Iterable<Buffer>,
+  stream: DestinationStream,
+  maxLineBytes: number,
+  where: string,
+): Generator<DestinationRecord, void, undefined> {
+  const splitter = new LineSplitter({ maxLineBytes });
+  for (const chunk of chunks) {
+    splitter.push(chunk);
+    for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
+      yield parseSpilled(line.bytes, stream, where, line.lineNumber);
+    }
+  }
+  const last = splitter.end();
+  if (last !== undefined) yield parseSpilled(last.bytes, stream, where, last.lineNumber);
 }
 
 function parseSpilled(

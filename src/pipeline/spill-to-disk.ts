@@ -5,8 +5,9 @@
  * at the end of the stream.
  *
  * Two paths, one batch at a time:
- * - memory path (while the workers keep up): the batch keeps its raw lines in memory and, at
- *   flush, if a worker is free, hands them over directly: no disk round trip. The worker parses
+ * - memory path (while the workers keep up): the batch keeps its raw lines in memory (copied
+ *   into a LineArena, so the input's chunks are not held) and, at flush, if a worker is free,
+ *   hands them over directly: no disk round trip. The worker parses
  *   them as the connector iterates, so parsed records die young. The lines keep their memory
  *   reservation until the connector processed them.
  * - spill path: the raw input lines are written to a spill file (no re-serialization) and the
@@ -24,12 +25,14 @@ import { SystemError } from '../errors/destkit-error.js';
 import type { ChannelProducer } from '../runtime/channel.js';
 import { EMPTY, END } from '../runtime/channel.js';
 import type { TaskContext } from '../runtime/task-context.js';
+import { LineArena } from './line-arena.js';
 import type { PipelineContext, StreamPlumbing } from './pipeline-context.js';
 import type { SpilledBatch, StreamEvent } from './pipeline-items.js';
 
-const NEWLINE = Buffer.from('\n');
 /** Buffered bytes written to the file at once. */
 const WRITE_CHUNK_BYTES = 256 * 1024;
+/** Size of the buffers a batch's lines are copied into (smaller for smaller batches). */
+const ARENA_CHUNK_BYTES = 1024 * 1024;
 
 export class RecordIndexGapError extends SystemError {
   override readonly code = 'SPILL_INDEX_GAP';
@@ -54,8 +57,7 @@ interface OpenBatch {
   file: SpillFile | undefined;
   diskReserved: number;
   /** Raw lines not yet written or handed over; their bytes are reserved from the memory budget. */
-  pending: Buffer[];
-  pendingBytes: number;
+  readonly pending: LineArena;
 }
 
 export class SpillToDisk {
@@ -122,7 +124,7 @@ export class SpillToDisk {
           const batch = this.#batch ?? this.openBatch(event.first + from);
           batch.diskReserved += need;
           this.add(batch, lines, from, to, bytes);
-          if (!batch.inMemory && batch.pendingBytes >= WRITE_CHUNK_BYTES)
+          if (!batch.inMemory && batch.pending.bytes >= WRITE_CHUNK_BYTES)
             await this.writePending(batch);
           if (batch.bytes >= ctx.knobs.batchSizeBytes) await this.flush(false, task);
           from = to;
@@ -158,8 +160,7 @@ export class SpillToDisk {
       inMemory: this.workersKeepUp(),
       file: undefined,
       diskReserved: 0,
-      pending: [],
-      pendingBytes: 0,
+      pending: new LineArena(Math.min(ARENA_CHUNK_BYTES, this.ctx.knobs.batchSizeBytes)),
     };
     return this.#batch;
   }
@@ -171,23 +172,15 @@ export class SpillToDisk {
 
   /** Adds records `[from, to)` of the event (`bytes` long) to the batch. */
   private add(batch: OpenBatch, lines: readonly Buffer[], from: number, to: number, bytes: number) {
-    for (let i = from; i < to; i++) batch.pending.push(lines[i] as Buffer);
-    batch.pendingBytes += bytes;
+    for (let i = from; i < to; i++) batch.pending.append(lines[i] as Buffer);
     batch.count += to - from;
     batch.bytes += bytes;
   }
 
   private async writePending(batch: OpenBatch): Promise<void> {
-    if (batch.pending.length === 0) return;
-    const lines = batch.pending;
-    const reserved = batch.pendingBytes;
-    batch.pending = [];
-    batch.pendingBytes = 0;
-    const buffers: Buffer[] = new Array(lines.length * 2);
-    for (let i = 0; i < lines.length; i++) {
-      buffers[2 * i] = lines[i] as Buffer;
-      buffers[2 * i + 1] = NEWLINE;
-    }
+    if (batch.pending.lines === 0) return;
+    const reserved = batch.pending.bytes;
+    const buffers = batch.pending.take();
     batch.file ??= await this.openFile();
     await batch.file.handle.writev(buffers);
     this.ctx.memory.releaseBytes(reserved);
@@ -233,8 +226,8 @@ export class SpillToDisk {
         sizeBytes: batch.bytes,
         path: undefined,
         diskReserved: 0,
-        lines: batch.pending,
-        memoryReserved: batch.pendingBytes,
+        memoryReserved: batch.pending.bytes,
+        buffers: batch.pending.take(),
       };
       await this.handOver(handOver, task);
       return;
@@ -267,7 +260,7 @@ export class SpillToDisk {
     const batch = this.#batch;
     if (batch === undefined) return;
     this.#batch = undefined;
-    this.ctx.memory.releaseBytes(batch.pendingBytes);
+    this.ctx.memory.releaseBytes(batch.pending.bytes);
     this.ctx.disk.releaseBytes(batch.diskReserved);
     if (batch.file === undefined) return;
     await batch.file.handle.close().catch(() => undefined);

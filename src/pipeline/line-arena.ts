@@ -1,0 +1,61 @@
+/**
+ * A stream's batch lines, copied back to back (each followed by `\n`, the spill file format)
+ * into a few large buffers. Copying lets the input's chunks go as soon as their lines are
+ * routed, however long a batch stays in memory: a batch holds its own bytes, not the chunks of
+ * every stream its lines came from.
+ */
+const NEWLINE = 0x0a;
+
+export class LineArena {
+  #sealed: Buffer[] = [];
+  #current: Buffer | undefined;
+  #used = 0;
+  #lines = 0;
+  #bytes = 0;
+
+  /** @param chunkBytes size of the buffers lines are copied into (a longer line gets its own). */
+  constructor(private readonly chunkBytes: number) {}
+
+  /** Lines appended since the last `take`. */
+  get lines(): number {
+    return this.#lines;
+  }
+
+  /** Bytes of those lines, newlines excluded. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  append(line: Buffer): void {
+    const need = line.length + 1;
+    let current = this.#current;
+    if (current === undefined || this.#used + need > current.length) {
+      this.seal();
+      current = Buffer.allocUnsafe(Math.max(need, this.chunkBytes));
+      this.#current = current;
+    }
+    line.copy(current, this.#used);
+    current[this.#used + line.length] = NEWLINE;
+    this.#used += need;
+    this.#lines++;
+    this.#bytes += line.length;
+  }
+
+  /** The lines appended so far (newline-terminated), as buffers in order; the arena is empty after. */
+  take(): Buffer[] {
+    this.seal();
+    const taken = this.#sealed;
+    this.#sealed = [];
+    this.#lines = 0;
+    this.#bytes = 0;
+    return taken;
+  }
+
+  private seal(): void {
+    if (this.#current !== undefined && this.#used > 0) {
+      this.#sealed.push(this.#current.subarray(0, this.#used));
+    }
+    this.#current = undefined;
+    this.#used = 0;
+  }
+}

@@ -1,0 +1,36 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LineArena } from '../../src/pipeline/line-arena.js';
+
+describe('LineArena', () => {
+  it('gives back the appended lines, newline-terminated and in order, and is empty after', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.uint8Array({ maxLength: 50 }).map((a) => Buffer.from(a.filter((b) => b !== 10))),
+        ),
+        fc.integer({ min: 1, max: 64 }),
+        (lines, chunkBytes) => {
+          const arena = new LineArena(chunkBytes);
+          for (const line of lines) arena.append(line);
+          expect(arena.lines).toBe(lines.length);
+          expect(arena.bytes).toBe(lines.reduce((n, l) => n + l.length, 0));
+          const taken = Buffer.concat(arena.take());
+          const expected = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
+          expect(taken.equals(expected)).toBe(true);
+          expect(arena.lines).toBe(0);
+          expect(arena.bytes).toBe(0);
+          expect(arena.take()).toEqual([]);
+        },
+      ),
+    );
+  });
+
+  it('copies: changing the source line afterwards changes nothing', () => {
+    const arena = new LineArena(1024);
+    const line = Buffer.from('abc');
+    arena.append(line);
+    line.write('xyz');
+    expect(Buffer.concat(arena.take()).toString()).toBe('abc\n');
+  });
+});
