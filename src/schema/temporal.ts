@@ -45,12 +45,17 @@ const MICROS_PER_SECOND = 1_000_000n;
 const MICROS_PER_DAY = 86_400_000_000n;
 
 export function parseDate(text: string): ParsedDate | undefined {
+  if (text.length === 10 && isDateAt(text, 0)) {
+    return validDate(digits(text, 0, 4), digits(text, 5, 2), digits(text, 8, 2), false);
+  }
   const m = DATE.exec(text);
   if (m === null) return undefined;
   return validDate(Number(m[1]), Number(m[2]), Number(m[3]), m[4] !== undefined);
 }
 
 export function parseTimestamp(text: string): ParsedTimestamp | undefined {
+  const fast = parseCommonTimestamp(text);
+  if (fast !== NOT_COMMON) return fast;
   const m = TIMESTAMP.exec(text);
   if (m === null) return undefined;
   const date = validDate(Number(m[1]), Number(m[2]), Number(m[3]), m[9] !== undefined);
@@ -74,6 +79,100 @@ export function parseTime(text: string): ParsedTime | undefined {
   const m = TIME_OF_DAY.exec(text);
   if (m === null) return undefined;
   return validTime(m[1], m[2], m[3], m[4], m[5]);
+}
+
+/** What parseCommonTimestamp returns for a text it leaves to the regular expression. */
+const NOT_COMMON = null;
+
+/**
+ * The common shapes of parseTimestamp, read without the regular expression (a hot path: one
+ * call per timestamp value): `YYYY-MM-DD[Tt ]HH:MM:SS[.fraction]` followed by nothing, `Z`,
+ * `z`, `±HH:MM`, `±HHMM` or `±HH`. Every such text matches TIMESTAMP with the same groups, so
+ * the result is the one the regular expression gives; any other text (no seconds, `±H:MM`,
+ * ` BC`, …) is NOT_COMMON and goes to the regular expression.
+ */
+function parseCommonTimestamp(text: string): ParsedTimestamp | undefined | typeof NOT_COMMON {
+  const length = text.length;
+  if (length < 19 || !isDateAt(text, 0)) return NOT_COMMON;
+  const separator = text.charCodeAt(10);
+  if (separator !== 0x54 && separator !== 0x74 && separator !== 0x20) return NOT_COMMON; // T t ' '
+  if (
+    !isDigits(text, 11, 2) ||
+    text.charCodeAt(13) !== 0x3a ||
+    !isDigits(text, 14, 2) ||
+    text.charCodeAt(16) !== 0x3a ||
+    !isDigits(text, 17, 2)
+  ) {
+    return NOT_COMMON;
+  }
+  let at = 19;
+  let fraction = '';
+  if (at < length && text.charCodeAt(at) === 0x2e) {
+    let end = at + 1;
+    while (end < length && isDigitCode(text.charCodeAt(end))) end++;
+    if (end === at + 1) return NOT_COMMON;
+    fraction = text.slice(at + 1, Math.min(end, at + 7));
+    at = end;
+  }
+  let offsetSeconds: number | undefined;
+  if (at < length) {
+    const c = text.charCodeAt(at);
+    const rest = length - at;
+    if ((c === 0x5a || c === 0x7a) && rest === 1) {
+      offsetSeconds = 0; // Z z
+    } else if ((c === 0x2b || c === 0x2d) && (rest === 3 || rest === 5 || rest === 6)) {
+      if (!isDigits(text, at + 1, 2)) return NOT_COMMON;
+      let minutes = 0;
+      if (rest === 6) {
+        if (text.charCodeAt(at + 3) !== 0x3a || !isDigits(text, at + 4, 2)) return NOT_COMMON;
+        minutes = digits(text, at + 4, 2);
+      } else if (rest === 5) {
+        if (!isDigits(text, at + 3, 2)) return NOT_COMMON;
+        minutes = digits(text, at + 3, 2);
+      }
+      const hours = digits(text, at + 1, 2);
+      if (hours > 23 || minutes > 59) return undefined;
+      offsetSeconds = (c === 0x2d ? -1 : 1) * (hours * 3600 + minutes * 60);
+    } else {
+      return NOT_COMMON;
+    }
+  }
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
+  if (!isValidDate(year, month, day, false)) return undefined;
+  const hour = digits(text, 11, 2);
+  const minute = digits(text, 14, 2);
+  const second = digits(text, 17, 2);
+  if (!(hour <= 23 && minute <= 59 && second <= 59)) return undefined;
+  return { year, month, day, bc: false, hour, minute, second, fraction, offsetSeconds };
+}
+
+/** `YYYY-MM-DD` at `at`. */
+function isDateAt(text: string, at: number): boolean {
+  return (
+    isDigits(text, at, 4) &&
+    text.charCodeAt(at + 4) === 0x2d &&
+    isDigits(text, at + 5, 2) &&
+    text.charCodeAt(at + 7) === 0x2d &&
+    isDigits(text, at + 8, 2)
+  );
+}
+
+function isDigitCode(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
+}
+
+function isDigits(text: string, at: number, count: number): boolean {
+  for (let i = at; i < at + count; i++) if (!isDigitCode(text.charCodeAt(i))) return false;
+  return true;
+}
+
+/** The number written by `count` ASCII digits at `at` (checked by isDigits). */
+function digits(text: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) n = n * 10 + (text.charCodeAt(i) - 0x30);
+  return n;
 }
 
 export function formatDate(d: ParsedDate): string {
@@ -137,9 +236,12 @@ export function timeToMicros(text: string): { micros: number; offsetSeconds: num
 }
 
 function validDate(year: number, month: number, day: number, bc: boolean): ParsedDate | undefined {
-  if (year < 1 || month < 1 || month > 12 || day < 1) return undefined;
-  if (day > daysInMonth(bc ? 1 - year : year, month)) return undefined;
-  return { year, month, day, bc };
+  return isValidDate(year, month, day, bc) ? { year, month, day, bc } : undefined;
+}
+
+function isValidDate(year: number, month: number, day: number, bc: boolean): boolean {
+  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+  return day <= daysInMonth(bc ? 1 - year : year, month);
 }
 
 function validTime(

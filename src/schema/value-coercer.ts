@@ -21,6 +21,8 @@ import {
   formatTime,
   formatTimestamp,
   microsOfDay,
+  type ParsedDate,
+  type ParsedTime,
   type ParsedTimestamp,
   parseDate,
   parseTime,
@@ -63,7 +65,9 @@ export const INT64_MIN = -9_223_372_036_854_775_808n;
 const TWO_POW_63 = 2 ** 63;
 
 const NULL_RESULT: CoerceResult = Object.freeze({ ok: true, value: null });
-const FAILED: CoerceResult = Object.freeze({ ok: false });
+const FAILED_RESULT: CoerceResult = Object.freeze({ ok: false });
+/** What the coercions below return for a value that does not fit. */
+const FAILED: unique symbol = Symbol('failed');
 
 /**
  * A `numberFits` hook for DECIMAL(precision, scale): the integer part must have at most
@@ -83,6 +87,17 @@ export function coerceValue(
   limits: ValueLimits = {},
 ): CoerceResult {
   if (value === null || value === undefined) return NULL_RESULT;
+  const result = coerceOrFail(type, value, limits);
+  return result === FAILED ? FAILED_RESULT : { ok: true, value: result };
+}
+
+/** coerceValue without the result object (coerceRecord's hot path); FAILED when it fails. */
+function coerceOrFail(
+  type: AirbyteType,
+  value: unknown,
+  limits: ValueLimits,
+): CoercedValue | typeof FAILED {
+  if (value === null || value === undefined) return null;
   try {
     return coerceNonNull(type, value, limits);
   } catch {
@@ -100,93 +115,135 @@ export function coerceRecord(
   columns: readonly ColumnSchema[],
   limits: ValueLimits = {},
 ): CoercedRecord {
-  const values: CoercedValue[] = [];
+  const values: CoercedValue[] = new Array<CoercedValue>(columns.length);
   const changes: RecordMetaChange[] = [];
-  for (const column of columns) {
+  for (let i = 0; i < columns.length; i++) {
+    const column = columns[i] as ColumnSchema;
     const input = Object.hasOwn(data, column.name) ? data[column.name] : undefined;
-    const result = coerceValue(column.type, input, limits);
-    if (result.ok) {
-      values.push(result.value);
-    } else {
-      values.push(null);
+    const value = coerceOrFail(column.type, input, limits);
+    if (value === FAILED) {
+      values[i] = null;
       changes.push({
         field: column.name,
         change: 'NULLED',
         reason: 'DESTINATION_SERIALIZATION_ERROR',
       });
+    } else {
+      values[i] = value;
     }
   }
   return { values, changes };
 }
 
-function ok(value: CoercedValue): CoerceResult {
-  return { ok: true, value };
+/**
+ * The date behind `coerceValue(Date, value)` (whose value is `formatDate` of it), for a
+ * destination that stores day numbers (`epochDays`); undefined where coercion fails. `value`
+ * is not null (null is a null, not a failure).
+ */
+export function coerceDate(value: unknown, limits: ValueLimits = {}): ParsedDate | undefined {
+  const d = typeof value === 'string' ? parseDate(value) : undefined;
+  if (d === undefined) return undefined;
+  if (!hasRange(limits)) return d;
+  return inRange(BigInt(epochDays(d)) * 86_400_000_000n, limits) ? d : undefined;
 }
 
-function coerceNonNull(type: AirbyteType, value: unknown, limits: ValueLimits): CoerceResult {
+/**
+ * The timestamp behind `coerceValue(TimestampTZ or TimestampNTZ, value)` (whose value is
+ * `formatTimestamp(ts, withOffset)`), for a destination that stores epoch microseconds:
+ * `epochMicros(ts)` with an offset, the wall clock (epochDays, microsOfDay; the offset ignored)
+ * without. Undefined where coercion fails; `value` is not null.
+ */
+export function coerceTimestamp(
+  value: unknown,
+  withOffset: boolean,
+  limits: ValueLimits = {},
+): ParsedTimestamp | undefined {
+  const ts = typeof value === 'string' ? parseTimestamp(value) : undefined;
+  if (ts === undefined) return undefined;
+  if (!hasRange(limits)) return ts;
+  // NTZ keeps the wall clock of a text that has an offset (the offset is dropped).
+  return inRange(withOffset ? epochMicros(ts) : wallClockMicros(ts), limits) ? ts : undefined;
+}
+
+/**
+ * The time behind `coerceValue(TimeTZ or TimeNTZ, value)` (whose value is
+ * `formatTime(t, withOffset)`); undefined where coercion fails; `value` is not null. With an
+ * offset, a missing one means UTC.
+ */
+export function coerceTime(
+  value: unknown,
+  withOffset: boolean,
+  limits: ValueLimits = {},
+): ParsedTime | undefined {
+  const t = typeof value === 'string' ? parseTime(value) : undefined;
+  if (t === undefined) return undefined;
+  if (
+    withOffset &&
+    limits.maxTimeOffsetSeconds !== undefined &&
+    Math.abs(t.offsetSeconds ?? 0) > limits.maxTimeOffsetSeconds
+  ) {
+    return undefined;
+  }
+  return t;
+}
+
+/** Coerces a non-null value; FAILED when it does not fit. May throw (callers catch). */
+function coerceNonNull(
+  type: AirbyteType,
+  value: unknown,
+  limits: ValueLimits,
+): CoercedValue | typeof FAILED {
   switch (type.kind) {
     case 'String':
       return toStringValue(value);
     case 'Boolean':
-      return typeof value === 'boolean' ? ok(value) : FAILED;
+      return typeof value === 'boolean' ? value : FAILED;
     case 'Integer':
       return toInteger(value);
     case 'Number':
       return toNumber(value, limits);
     case 'Date': {
-      const d = typeof value === 'string' ? parseDate(value) : undefined;
-      if (d === undefined) return FAILED;
-      return inRange(BigInt(epochDays(d)) * 86_400_000_000n, limits) ? ok(formatDate(d)) : FAILED;
+      const d = coerceDate(value, limits);
+      return d === undefined ? FAILED : formatDate(d);
     }
     case 'TimestampTZ':
     case 'TimestampNTZ': {
-      const ts = typeof value === 'string' ? parseTimestamp(value) : undefined;
-      if (ts === undefined) return FAILED;
       const withOffset = type.kind === 'TimestampTZ';
-      // NTZ keeps the wall clock of a text that has an offset (the offset is dropped).
-      const instant = withOffset ? epochMicros(ts) : wallClockMicros(ts);
-      return inRange(instant, limits) ? ok(formatTimestamp(ts, withOffset)) : FAILED;
+      const ts = coerceTimestamp(value, withOffset, limits);
+      return ts === undefined ? FAILED : formatTimestamp(ts, withOffset);
     }
     case 'TimeTZ':
     case 'TimeNTZ': {
-      const t = typeof value === 'string' ? parseTime(value) : undefined;
-      if (t === undefined) return FAILED;
       const withOffset = type.kind === 'TimeTZ';
-      if (
-        withOffset &&
-        limits.maxTimeOffsetSeconds !== undefined &&
-        Math.abs(t.offsetSeconds ?? 0) > limits.maxTimeOffsetSeconds
-      ) {
-        return FAILED;
-      }
-      return ok(formatTime(t, withOffset));
+      const t = coerceTime(value, withOffset, limits);
+      return t === undefined ? FAILED : formatTime(t, withOffset);
     }
     case 'Array':
     case 'ArrayWithoutSchema':
-      return Array.isArray(value) ? ok(value as JsonValue[]) : FAILED;
+      return Array.isArray(value) ? (value as JsonValue[]) : FAILED;
     case 'Object':
     case 'ObjectWithoutSchema':
-      return isPlainObject(value) ? ok(value as JsonValue) : FAILED;
+      return isPlainObject(value) ? (value as JsonValue) : FAILED;
     case 'Union':
     case 'Unknown':
-      return isJsonShaped(value) ? ok(value as JsonValue) : FAILED;
+      return isJsonShaped(value) ? (value as JsonValue) : FAILED;
   }
 }
 
 /** Lenient: any JSON scalar becomes its text, an array or object its JSON text. */
-function toStringValue(value: unknown): CoerceResult {
+function toStringValue(value: unknown): CoercedValue | typeof FAILED {
   switch (typeof value) {
     case 'string':
-      return ok(value);
+      return value;
     case 'boolean':
     case 'bigint':
-      return ok(String(value));
+      return String(value);
     case 'number':
-      return Number.isFinite(value) ? ok(String(value)) : FAILED;
+      return Number.isFinite(value) ? String(value) : FAILED;
     case 'object': {
       if (!Array.isArray(value) && !isPlainObject(value)) return FAILED;
       const text: unknown = JSON.stringify(value);
-      return typeof text === 'string' ? ok(text) : FAILED;
+      return typeof text === 'string' ? text : FAILED;
     }
     default:
       return FAILED;
@@ -201,30 +258,34 @@ function toStringValue(value: unknown): CoerceResult {
  * read as INT64_MAX; a source text just above int64 (up to 2^63 + 1024) rounds to the same
  * double and cannot be told apart. Strings are not integers.
  */
-function toInteger(value: unknown): CoerceResult {
+function toInteger(value: unknown): CoercedValue | typeof FAILED {
   if (typeof value === 'number') {
     if (!Number.isInteger(value) || value < -TWO_POW_63 || value > TWO_POW_63) return FAILED;
-    return ok(value === TWO_POW_63 ? INT64_MAX : BigInt(value));
+    return value === TWO_POW_63 ? INT64_MAX : BigInt(value);
   }
   if (typeof value === 'bigint') {
-    return value >= INT64_MIN && value <= INT64_MAX ? ok(value) : FAILED;
+    return value >= INT64_MIN && value <= INT64_MAX ? value : FAILED;
   }
   return FAILED;
 }
 
-function toNumber(value: unknown, limits: ValueLimits): CoerceResult {
+function toNumber(value: unknown, limits: ValueLimits): CoercedValue | typeof FAILED {
   let n: number;
   if (typeof value === 'number') n = value;
   else if (typeof value === 'bigint') n = Number(value);
   else return FAILED;
   if (!Number.isFinite(n)) return FAILED;
   if (limits.numberFits !== undefined && !limits.numberFits(n)) return FAILED;
-  return ok(n);
+  return n;
 }
 
 /** The wall clock of a timestamp as if it were UTC (its offset ignored). */
 function wallClockMicros(ts: ParsedTimestamp): bigint {
   return BigInt(epochDays(ts)) * 86_400_000_000n + BigInt(microsOfDay(ts));
+}
+
+function hasRange(limits: ValueLimits): boolean {
+  return limits.earliestEpochMicros !== undefined || limits.latestEpochMicros !== undefined;
 }
 
 function inRange(epochMicros: bigint, limits: ValueLimits): boolean {

@@ -148,7 +148,9 @@ function byStream(states: readonly unknown[]): Record<string, string[]> {
   for (const message of states) {
     const name = (message as { state: { stream: { stream_descriptor: { name: string } } } }).state
       .stream.stream_descriptor.name;
-    (out[name] ??= []).push(JSON.stringify(message));
+    const list = out[name] ?? [];
+    list.push(JSON.stringify(message));
+    out[name] = list;
   }
   return out;
 }

@@ -4,9 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { type AirbyteType, arrayOf, AirbyteTypes as T } from '../../src/schema/airbyte-type.js';
 import { DUCKDB_LIMITS, POSTGRES_LIMITS } from '../../src/schema/record-typer.js';
 import type { ColumnSchema } from '../../src/schema/stream-columns.js';
-import { timestampToEpochMicros } from '../../src/schema/temporal.js';
 import {
+  formatDate,
+  formatTime,
+  formatTimestamp,
+  timestampToEpochMicros,
+} from '../../src/schema/temporal.js';
+import {
+  coerceDate,
   coerceRecord,
+  coerceTime,
+  coerceTimestamp,
   coerceValue,
   decimalFits,
   INT64_MAX,
@@ -436,6 +444,51 @@ describe('coerceRecord', () => {
         }
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('coerceDate, coerceTimestamp, coerceTime', () => {
+  const limitsArb = fc.constantFrom<ValueLimits>(
+    {},
+    DUCKDB_LIMITS.values,
+    POSTGRES_LIMITS.values,
+    { latestEpochMicros: 0n },
+    { maxTimeOffsetSeconds: 3600 },
+  );
+  const temporalInputArb = fc.oneof(
+    anyInput,
+    fc.tuple(civilDateArb, civilTimeArb, fc.boolean()).chain(([d, t, withOffset]) =>
+      fc.constantFrom(
+        formatCivilDate(d),
+        formatCivilTime(t, withOffset),
+        formatCivilTimestamp(d, t, withOffset),
+        formatCivilTimestamp(d, t, withOffset)
+          .replace('T', ' ')
+          .replace(/:(\d\d)$/, '$1'),
+      ),
+    ),
+  );
+
+  it('fail exactly where coerceValue fails, and give what its canonical text says', () => {
+    fc.assert(
+      fc.property(temporalInputArb, limitsArb, (input, limits) => {
+        if (input === null || input === undefined) return;
+        const date = coerceValue(T.Date, input, limits);
+        const d = coerceDate(input, limits);
+        expect(date).toEqual(d === undefined ? failed : ok(formatDate(d)));
+        for (const withOffset of [true, false]) {
+          const ts = coerceTimestamp(input, withOffset, limits);
+          const timestamp = coerceValue(withOffset ? T.TimestampTZ : T.TimestampNTZ, input, limits);
+          expect(timestamp).toEqual(
+            ts === undefined ? failed : ok(formatTimestamp(ts, withOffset)),
+          );
+          const t = coerceTime(input, withOffset, limits);
+          const time = coerceValue(withOffset ? T.TimeTZ : T.TimeNTZ, input, limits);
+          expect(time).toEqual(t === undefined ? failed : ok(formatTime(t, withOffset)));
+        }
+      }),
+      { numRuns: 2000 },
     );
   });
 });
