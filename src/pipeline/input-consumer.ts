@@ -6,12 +6,12 @@
  * before them, and ends streams on their terminal status.
  *
  * Two ways to split and validate (knob `input_workers`):
- * - 1 (default): an input worker thread (input-worker.ts) splits the chunks and validates each
+ * - 1: an input worker thread (input-worker.ts) splits the chunks and validates each
  *   line while this thread routes the previous blocks. Records are parsed for validation there
  *   (those objects die in the worker's heap) and again, once, where the connector consumes
  *   them; this thread parses only the other messages (states, statuses). The worker runs at
  *   most BYTES_IN_FLIGHT of input ahead.
- * - 0: this thread splits and parses every line.
+ * - 0 (default): this thread splits and parses every line.
  * Both raise the same errors for the same line, and route nothing after it.
  */
 

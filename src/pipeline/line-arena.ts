@@ -6,9 +6,18 @@
  */
 const NEWLINE = 0x0a;
 
+/** An arena's content: buffers of newline-terminated lines, and where each line ends. */
+export interface ArenaContent {
+  readonly buffers: readonly Buffer[];
+  /** `ends[i]`: the end offsets (exclusive, newline excluded) of the lines in `buffers[i]`. */
+  readonly ends: readonly (readonly number[])[];
+}
+
 export class LineArena {
   #sealed: Buffer[] = [];
+  #sealedEnds: number[][] = [];
   #current: Buffer | undefined;
+  #currentEnds: number[] = [];
   #used = 0;
   #lines = 0;
   #bytes = 0;
@@ -36,16 +45,18 @@ export class LineArena {
     }
     line.copy(current, this.#used);
     current[this.#used + line.length] = NEWLINE;
+    this.#currentEnds.push(this.#used + line.length);
     this.#used += need;
     this.#lines++;
     this.#bytes += line.length;
   }
 
-  /** The lines appended so far (newline-terminated), as buffers in order; the arena is empty after. */
-  take(): Buffer[] {
+  /** The lines appended so far, in order; the arena is empty after. */
+  take(): ArenaContent {
     this.seal();
-    const taken = this.#sealed;
+    const taken = { buffers: this.#sealed, ends: this.#sealedEnds };
     this.#sealed = [];
+    this.#sealedEnds = [];
     this.#lines = 0;
     this.#bytes = 0;
     return taken;
@@ -54,8 +65,10 @@ export class LineArena {
   private seal(): void {
     if (this.#current !== undefined && this.#used > 0) {
       this.#sealed.push(this.#current.subarray(0, this.#used));
+      this.#sealedEnds.push(this.#currentEnds);
     }
     this.#current = undefined;
+    this.#currentEnds = [];
     this.#used = 0;
   }
 }

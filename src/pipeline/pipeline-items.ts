@@ -13,6 +13,7 @@
  */
 import type { DestinationStream } from '../catalog/destination-stream.js';
 import type { Batch } from '../write/destination-writer.js';
+import type { ArenaContent } from './line-arena.js';
 import type { IndexRange } from './range-set.js';
 
 /** `memory`: the input waits for memory — records held in memory go to a spill file. */
@@ -41,9 +42,9 @@ export interface SpilledBatch {
   readonly endOfStream: boolean;
   /** The spill file; undefined for an empty range and for records kept in memory. */
   readonly path: string | undefined;
-  /** The spill file's content (newline-terminated raw lines), when kept in memory instead. */
-  readonly buffers?: readonly Buffer[];
-  /** Bytes of the memory budget held by `buffers`; released once the connector processed them. */
+  /** The records' raw lines, when kept in memory instead of a spill file. */
+  readonly lines?: ArenaContent;
+  /** Bytes of the memory budget held by `lines`; released once the connector processed them. */
   readonly memoryReserved?: number;
   /** Bytes reserved from the disk budget for the file; released when it is deleted. */
   readonly diskReserved: number;

@@ -9,6 +9,7 @@ import { SystemError } from '../errors/destkit-error.js';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import type { AirbyteRecord } from '../protocol/messages.js';
 import type { DestinationRecord } from '../write/destination-writer.js';
+import type { ArenaContent } from './line-arena.js';
 
 const READ_BYTES = 256 * 1024;
 
@@ -18,14 +19,16 @@ export class SpillFileCorruptError extends SystemError {
 
 /** Parses one validated RECORD line into a DestinationRecord of `stream`. */
 export function toDestinationRecord(line: Buffer, stream: DestinationStream): DestinationRecord {
-  const record = (JSON.parse(line.toString('utf8')) as { record: AirbyteRecord }).record;
-  return {
-    stream,
-    data: record.data,
-    emittedAt: record.emitted_at,
-    meta: record.meta,
-    sizeBytes: line.length,
-  };
+  return recordOf(line.toString('utf8'), line.length, stream);
+}
+
+function recordOf(text: string, sizeBytes: number, stream: DestinationStream): DestinationRecord {
+  const record = (JSON.parse(text) as { record: AirbyteRecord }).record;
+  return { stream, data: record.data, emittedAt: record.emitted_at, meta: record.meta, sizeBytes };
+}
+
+function corrupt(where: string, lineNumber: number, cause: unknown): SpillFileCorruptError {
+  return new SpillFileCorruptError(`${where} line ${lineNumber} cannot be read back`, { cause });
 }
 
 export function* readSpillFile(
@@ -41,13 +44,28 @@ export function* readSpillFile(
   }
 }
 
-/** The content of a batch kept in memory (spill file format), parsed as the connector iterates. */
-export function readSpilledBuffers(
-  buffers: readonly Buffer[],
+/** The lines of a batch kept in memory, parsed as the connector iterates. */
+export function* readArena(
+  content: ArenaContent,
   stream: DestinationStream,
-  maxLineBytes: number,
 ): Generator<DestinationRecord, void, undefined> {
-  return recordsOf(buffers, stream, maxLineBytes, 'a batch kept in memory');
+  let lineNumber = 0;
+  for (let b = 0; b < content.buffers.length; b++) {
+    const buffer = content.buffers[b] as Buffer;
+    const ends = content.ends[b] as readonly number[];
+    let start = 0;
+    for (const end of ends) {
+      lineNumber++;
+      let record: DestinationRecord;
+      try {
+        record = recordOf(buffer.toString('utf8', start, end), end - start, stream);
+      } catch (error) {
+        throw corrupt('a batch kept in memory', lineNumber, error);
+      }
+      yield record;
+      start = end + 1;
+    }
+  }
 }
 
 function* fileChunks(fd: number): Generator<Buffer, void, undefined> {
@@ -85,8 +103,6 @@ function parseSpilled(
   try {
     return toDestinationRecord(bytes, stream);
   } catch (error) {
-    throw new SpillFileCorruptError(`${where} line ${lineNumber} cannot be read back`, {
-      cause: error,
-    });
+    throw corrupt(where, lineNumber, error);
   }
 }

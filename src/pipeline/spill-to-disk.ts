@@ -180,7 +180,7 @@ export class SpillToDisk {
   private async writePending(batch: OpenBatch): Promise<void> {
     if (batch.pending.lines === 0) return;
     const reserved = batch.pending.bytes;
-    const buffers = batch.pending.take();
+    const { buffers } = batch.pending.take();
     batch.file ??= await this.openFile();
     await batch.file.handle.writev(buffers);
     this.ctx.memory.releaseBytes(reserved);
@@ -227,7 +227,7 @@ export class SpillToDisk {
         path: undefined,
         diskReserved: 0,
         memoryReserved: batch.pending.bytes,
-        buffers: batch.pending.take(),
+        lines: batch.pending.take(),
       };
       await this.handOver(handOver, task);
       return;

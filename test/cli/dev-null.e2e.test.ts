@@ -93,46 +93,51 @@ describe('dev-null check', () => {
 });
 
 describe('dev-null write', () => {
-  it('echoes every STREAM state once, in order, byte-faithful, with per-stream counts', async () => {
-    const f = files();
-    const input = lines(
-      record('users', { id: 1 }, 'public'),
-      record('orders', { id: 1 }),
-      record('users', { id: 2 }, 'public'),
-      // unknown fields and a big integer must survive the echo untouched
-      '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"users","namespace":"public"},"stream_state":{"cursor":12345678901234567890}},"sourceStats":{"recordCount":2.0}},"id":17}',
-      '',
-      record('orders', { id: 2 }),
-      streamState('orders', { c: 1 }, { id: 18 }),
-      streamState('users', { cursor: 3 }, {}, 'public'),
-      status('users', 'COMPLETE', 'public'),
-      status('orders', 'COMPLETE'),
-    );
-    const result = await runCli(
-      ['dev-null', 'write', '--config', f['config.json']!, '--catalog', f['catalog.json']!],
-      {
-        stdin: input,
-      },
-    );
-    expect(result.stderr).not.toContain('"level":50');
-    expect(result.code).toBe(0);
-    const out = result.stdout.trimEnd().split('\n');
-    expect(out.find((line) => line.includes('"id":17'))).toBe(
-      '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"users","namespace":"public"},"stream_state":{"cursor":12345678901234567890}},"sourceStats":{"recordCount":2.0},"destinationStats":{"recordCount":2}},"id":17}',
-    );
-    const messages = parseProtocolOutput(result.stdout) as Message[];
-    // order is per stream (the protocol's rule); states of different streams may interleave
-    const echoed = (name: string) =>
-      messages
-        .filter((m) => m.state.stream.stream_descriptor.name === name)
-        .map((m) => [m.state.destinationStats.recordCount, m.id]);
-    expect(messages).toHaveLength(3);
-    expect(echoed('users')).toEqual([
-      [2, 17],
-      [0, undefined],
-    ]);
-    expect(echoed('orders')).toEqual([[2, 18]]);
-  });
+  // input_workers=1 also proves the input worker thread loads from the built package.
+  it.each(['0', '1'])(
+    'echoes every STREAM state once, in order, byte-faithful, with per-stream counts (input_workers=%s)',
+    async (inputWorkers) => {
+      const f = files();
+      const input = lines(
+        record('users', { id: 1 }, 'public'),
+        record('orders', { id: 1 }),
+        record('users', { id: 2 }, 'public'),
+        // unknown fields and a big integer must survive the echo untouched
+        '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"users","namespace":"public"},"stream_state":{"cursor":12345678901234567890}},"sourceStats":{"recordCount":2.0}},"id":17}',
+        '',
+        record('orders', { id: 2 }),
+        streamState('orders', { c: 1 }, { id: 18 }),
+        streamState('users', { cursor: 3 }, {}, 'public'),
+        status('users', 'COMPLETE', 'public'),
+        status('orders', 'COMPLETE'),
+      );
+      const result = await runCli(
+        ['dev-null', 'write', '--config', f['config.json']!, '--catalog', f['catalog.json']!],
+        {
+          stdin: input,
+          env: { DESTKIT_INPUT_WORKERS: inputWorkers },
+        },
+      );
+      expect(result.stderr).not.toContain('"level":50');
+      expect(result.code).toBe(0);
+      const out = result.stdout.trimEnd().split('\n');
+      expect(out.find((line) => line.includes('"id":17'))).toBe(
+        '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"users","namespace":"public"},"stream_state":{"cursor":12345678901234567890}},"sourceStats":{"recordCount":2.0},"destinationStats":{"recordCount":2}},"id":17}',
+      );
+      const messages = parseProtocolOutput(result.stdout) as Message[];
+      // order is per stream (the protocol's rule); states of different streams may interleave
+      const echoed = (name: string) =>
+        messages
+          .filter((m) => m.state.stream.stream_descriptor.name === name)
+          .map((m) => [m.state.destinationStats.recordCount, m.id]);
+      expect(messages).toHaveLength(3);
+      expect(echoed('users')).toEqual([
+        [2, 17],
+        [0, undefined],
+      ]);
+      expect(echoed('orders')).toEqual([[2, 18]]);
+    },
+  );
 
   it('echoes GLOBAL states with the count of all streams since the previous state', async () => {
     const f = files();

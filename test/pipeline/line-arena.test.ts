@@ -15,12 +15,22 @@ describe('LineArena', () => {
           for (const line of lines) arena.append(line);
           expect(arena.lines).toBe(lines.length);
           expect(arena.bytes).toBe(lines.reduce((n, l) => n + l.length, 0));
-          const taken = Buffer.concat(arena.take());
+          const { buffers, ends } = arena.take();
           const expected = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
-          expect(taken.equals(expected)).toBe(true);
+          expect(Buffer.concat(buffers).equals(expected)).toBe(true);
+          // The recorded line ends give back every line.
+          const back: Buffer[] = [];
+          buffers.forEach((buffer, b) => {
+            let start = 0;
+            for (const end of ends[b] ?? []) {
+              back.push(buffer.subarray(start, end));
+              start = end + 1;
+            }
+          });
+          expect(back).toEqual(lines);
           expect(arena.lines).toBe(0);
           expect(arena.bytes).toBe(0);
-          expect(arena.take()).toEqual([]);
+          expect(arena.take()).toEqual({ buffers: [], ends: [] });
         },
       ),
     );
@@ -31,6 +41,6 @@ describe('LineArena', () => {
     const line = Buffer.from('abc');
     arena.append(line);
     line.write('xyz');
-    expect(Buffer.concat(arena.take()).toString()).toBe('abc\n');
+    expect(Buffer.concat(arena.take().buffers).toString()).toBe('abc\n');
   });
 });
