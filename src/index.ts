@@ -40,6 +40,7 @@ export {
   type CheckContext,
   type CheckFunction,
   type ConnectorDefinition,
+  type ConnectorEntry,
   defineConnector,
 } from './write/connector-definition.js';
 export {

@@ -1,7 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
 /** Container ENTRYPOINT of the PostgreSQL connector: `spec`, `check --config`, `write --config --catalog`. */
-import 'reflect-metadata';
 import { runConnectorMain } from '../../src/cli/connector-main.js';
-import { connector } from './index.js';
+import { POSTGRES_SPEC } from './spec.js';
 
-runConnectorMain(connector);
+// `spec` prints the spec at hand; the connector itself loads for the other commands only.
+runConnectorMain({ spec: POSTGRES_SPEC, load: () => import('./index.js') });

@@ -10,11 +10,21 @@ export interface CliIo {
   readonly onSignal: (handler: (signal: NodeJS.Signals) => void) => () => void;
 }
 
+/**
+ * The process's own streams. They are read when first used: node creates `process.stdin` and
+ * `process.stderr` on first access, work a plain `spec` does not need.
+ */
 export function processIo(): CliIo {
   return {
-    stdin: process.stdin,
-    stdout: process.stdout,
-    stderr: process.stderr,
+    get stdin() {
+      return process.stdin;
+    },
+    get stdout() {
+      return process.stdout;
+    },
+    get stderr() {
+      return process.stderr;
+    },
     env: process.env,
     onSignal(handler) {
       process.on('SIGTERM', handler);

@@ -1,19 +1,28 @@
-/** The `main` of a connector executable: run the command line, flush, exit with its code. */
+/**
+ * The `main` of a connector executable: run the command line, flush, exit with its code. This
+ * module and what it imports stay light (no DI container, pipeline or logger): a connector's
+ * `spec` starts with them alone.
+ */
 import { SecretRedactor } from '../config/secret-redactor.js';
 import { classifyError } from '../errors/classify-error.js';
 import { SystemError } from '../errors/destkit-error.js';
 import { OutputWriter } from '../protocol/output-writer.js';
 import { errorTraceMessage } from '../protocol/trace-messages.js';
-import type { ConnectorDefinition } from '../write/connector-definition.js';
+import type { ConnectorDefinition, ConnectorEntry } from '../write/connector-definition.js';
 import { processIo } from './cli-io.js';
-import { runConnector } from './run-connector.js';
+import { runConnectorCommand } from './connector-command.js';
 
+/**
+ * Runs the connector's command line (default: the process arguments), then exits with its code.
+ * Give the definition, or an entry (`{ spec, load }`) so that `spec` does not load the rest of
+ * the connector.
+ */
 export function runConnectorMain(
-  definition: ConnectorDefinition,
+  connector: ConnectorDefinition | ConnectorEntry,
   args: readonly string[] = process.argv.slice(2),
 ): void {
   guardAgainstSilentExit();
-  runConnector(definition, args, processIo()).then(
+  runConnectorCommand(connector, args, processIo()).then(
     (code) => exitWhenFlushed(code),
     (error: unknown) => {
       // Only reached on a bug in the runner itself: every command handles its own failures.

@@ -30,6 +30,22 @@ export interface ConnectorDefinition {
   readonly discover?: (context: CheckContext) => Promise<DestinationOperation[]>;
 }
 
+/**
+ * The light form of a connector for its executable: the spec at hand, the definition loaded
+ * only when a command needs it. `spec` then prints the spec without loading the definition's
+ * modules (its writer, its database driver), so it starts fast:
+ * `runConnectorMain({ spec: MY_SPEC, load: () => import('./index.js') })`.
+ */
+export interface ConnectorEntry {
+  /** The spec `spec` prints: the same object as the definition's `spec`. */
+  readonly spec: ConnectorSpecification;
+  /**
+   * Loads the connector: a module that exports the definition (as `default` or `connector`),
+   * or the definition itself.
+   */
+  readonly load: () => Promise<unknown>;
+}
+
 /** Identity helper that type-checks a definition. */
 export function defineConnector(definition: ConnectorDefinition): ConnectorDefinition {
   return definition;

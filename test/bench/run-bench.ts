@@ -5,9 +5,15 @@
  * BENCH_RUNS rounds; the table reports medians and is written to test/bench/out/latest.md.
  * A failed run (exit code, TRACE ERROR, wrong STATE or record count) invalidates the table.
  *
+ * Two small tables follow: `spec` start-up of destkit and the connector executables against bare
+ * `node -e ''`, and the commit → STATE echo latency (lib/startup.ts, lib/state-latency.ts).
+ *
  * Environment: BENCH_RECORDS (default 500,000), BENCH_RUNS (5), BENCH_DIR (input and scratch,
  * default <tmp>/destkit-bench), BENCH_SCENARIOS (plug-in names to run, comma-separated, or
- * `none`; default all), BENCH_STREAMS (3), BENCH_STATE_EVERY (10,000), BENCH_RECORD_BYTES (500).
+ * `none`; default all), BENCH_STREAMS (3), BENCH_STATE_EVERY (10,000), BENCH_RECORD_BYTES (500);
+ * BENCH_STARTUP_RUNS (20 runs per command, 0 skips the start-up table); BENCH_LATENCY_GROUPS
+ * (50 STATEs, 0 skips the latency table), BENCH_LATENCY_RECORDS (200 records per STATE),
+ * BENCH_LATENCY_PAUSE_MS (100).
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -28,6 +34,15 @@ import {
   median,
   mib,
 } from './lib/report.js';
+import {
+  checkExitZero,
+  checkSpecRun,
+  measureStartup,
+  renderStartupTable,
+  type StartupCommand,
+  shebangNodeFlags,
+} from './lib/startup.js';
+import { percentile, runStateLatency, type StateLatencyResult } from './lib/state-latency.js';
 import type { BenchContext, BenchInput, BenchRow, BenchScenario, RunResult } from './scenario.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -37,6 +52,10 @@ const BARE_LOOP = join(HERE, 'bare-loop.js');
 const SCENARIO_DIR = join(HERE, 'scenarios');
 const OUT_FILE = join(REPO_ROOT, 'test/bench/out/latest.md');
 const MIN_RUNS = 5;
+const PERSIST_CLOCK_CONNECTOR = join(HERE, 'persist-clock-connector.js');
+/** Targets of the start-up and latency tables (issue #8). */
+const SPEC_STARTUP_TARGET_MS = 150;
+const STATE_LATENCY_TARGET_MS = 50;
 
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
@@ -183,6 +202,45 @@ function renderTable(rows: readonly TableRow[]): string {
   return lines.join('\n');
 }
 
+const NODE_REFERENCE: StartupCommand = {
+  label: "node -e ''",
+  nodeArgs: ['-e', ''],
+  check: checkExitZero,
+};
+
+/** `spec` of destkit and of every built connector executable, with their shebang's node flags. */
+function startupCommands(): StartupCommand[] {
+  const cliFlags = shebangNodeFlags(CLI);
+  const commands: StartupCommand[] = ['dev-null', 'duckdb'].map((name) => ({
+    label: `destkit ${name} spec`,
+    nodeArgs: [...cliFlags, CLI, name, 'spec'],
+    check: checkSpecRun,
+  }));
+  const connectorsDir = join(REPO_ROOT, 'dist/connectors');
+  for (const dir of readdirSync(connectorsDir).sort()) {
+    const main = join(connectorsDir, dir, 'main.js');
+    if (!existsSync(main)) continue;
+    commands.push({
+      label: `${dir} spec`,
+      nodeArgs: [...shebangNodeFlags(main), main, 'spec'],
+      check: checkSpecRun,
+    });
+  }
+  return commands;
+}
+
+function renderLatencyTable(result: StateLatencyResult): string {
+  const l = result.latencies;
+  const p95 = percentile(l, 95);
+  const verdict = !result.ok ? 'FAILED' : p95 <= STATE_LATENCY_TARGET_MS ? 'yes' : '**no**';
+  return [
+    `| row | STATEs | median ms | p95 ms | max ms | p95 ≤ ${STATE_LATENCY_TARGET_MS} ms |`,
+    '|---|---:|---:|---:|---:|---|',
+    `| end of the processBatch that persisted a STATE's records → the STATE line read from stdout | ` +
+      `${l.length} | ${fixed(median(l), 1)} | ${fixed(p95, 1)} | ${fixed(Math.max(...l), 1)} | ${verdict} |`,
+  ].join('\n');
+}
+
 async function main(): Promise<number> {
   const records = envInt('BENCH_RECORDS', 500_000);
   const runs = envInt('BENCH_RUNS', MIN_RUNS);
@@ -192,6 +250,13 @@ async function main(): Promise<number> {
     only === undefined || only === ''
       ? undefined
       : new Set(only === 'none' ? [] : only.split(',').map((s) => s.trim()));
+  const startupRuns = envInt('BENCH_STARTUP_RUNS', 20, 0);
+  const latencyParams = {
+    groups: envInt('BENCH_LATENCY_GROUPS', 50, 0),
+    recordsPerState: envInt('BENCH_LATENCY_RECORDS', 200),
+    recordBytes: 500,
+    pauseMs: envInt('BENCH_LATENCY_PAUSE_MS', 100, 0),
+  };
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
 
   const startedAt = new Date();
@@ -212,6 +277,8 @@ async function main(): Promise<number> {
   const failures: string[] = [];
   const rows: TableRow[] = [];
   const active: { scenario: BenchScenario; ctx: MutableBenchContext }[] = [];
+  let startup: Awaited<ReturnType<typeof measureStartup>> | undefined;
+  let latency: StateLatencyResult | undefined;
 
   try {
     const coreDir = join(runDir, 'core');
@@ -287,6 +354,37 @@ async function main(): Promise<number> {
         }
       }
     }
+
+    if (startupRuns > 0) {
+      log(`spec start-up: ${startupRuns} runs per command, alternating`);
+      startup = await measureStartup(
+        NODE_REFERENCE,
+        startupCommands(),
+        startupRuns,
+        REPO_ROOT,
+        log,
+      );
+      for (const r of [startup.reference, ...startup.rows])
+        if (r.failure !== undefined) failures.push(`start-up ${r.failure}`);
+    }
+    if (latencyParams.groups > 0) {
+      const dir = join(runDir, 'latency');
+      await mkdir(dir);
+      log(
+        `STATE echo latency: ${latencyParams.groups} groups of ${latencyParams.recordsPerState} records`,
+      );
+      latency = await runStateLatency({
+        cli: CLI,
+        connector: PERSIST_CLOCK_CONNECTOR,
+        tmpDir: dir,
+        ...latencyParams,
+      });
+      log(
+        `STATE echo latency: median ${fixed(median(latency.latencies), 1)} ms, p95 ${fixed(percentile(latency.latencies, 95), 1)} ms` +
+          `${latency.ok ? '' : ` FAILED: ${latency.detail ?? ''}`}`,
+      );
+      if (!latency.ok) failures.push(`STATE echo latency: ${latency.detail ?? 'failed'}`);
+    }
   } finally {
     for (const { scenario, ctx } of active) {
       ctx.round = -1;
@@ -320,6 +418,31 @@ async function main(): Promise<number> {
     '',
     renderTable(rows),
     ...(notes.length === 0 ? [] : ['', ...notes.map((n) => `- ${n}`)]),
+    ...(startup === undefined
+      ? []
+      : [
+          '',
+          '### spec start-up',
+          '',
+          `- each command ${startupRuns} times as a child process, commands alternating run by run; wall = spawn to exit as the bench sees it; ` +
+            "destkit and the connector executables run with their shebang's node flags; the reference is bare `node -e ''` in the same runs",
+          '',
+          renderStartupTable(startup.reference, startup.rows, SPEC_STARTUP_TARGET_MS),
+        ]),
+    ...(latency === undefined
+      ? []
+      : [
+          '',
+          '### commit → STATE echo latency',
+          '',
+          `- \`destkit dist/test/bench/persist-clock-connector.js write\`: one stream, ${latencyParams.groups} groups of ` +
+            `${grouped(latencyParams.recordsPerState)} records (${latencyParams.recordBytes} B) each followed by a STATE, ` +
+            `${latencyParams.pauseMs} ms pause after each group; a batch holds one group's records (batch_size_bytes), ` +
+            'other knobs default but flush_window_ms 1000 (a fallback); the connector notes the end of each `processBatch` (COMPLETE), ' +
+            'the bench when each STATE line arrives (epoch ms in both processes); the final STATE of the stream is not counted',
+          '',
+          renderLatencyTable(latency),
+        ]),
     '',
   ].join('\n');
   process.stdout.write(`${text}\n`);

@@ -1,0 +1,87 @@
+/**
+ * A plain `spec` loads only the connector's spec and destkit's small runner modules: no package
+ * from node_modules (inversify, commander, pino, ajv, database drivers), no pipeline, not the
+ * connector's definition. Checked by the module URLs node resolves, not by timing; other
+ * command lines still load the whole connector.
+ */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseProtocolOutput } from '../helpers/protocol-schema.js';
+import { CLI, DEV_NULL_MAIN, runCli, writeJsonFiles } from '../helpers/run-cli.js';
+
+/** Module hooks that print every resolved URL on stderr as `resolved <url>`. */
+const HOOKS = `export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  process._rawDebug('resolved ' + result.url);
+  return result;
+}`;
+const LOG_MODULES = `data:text/javascript,${encodeURIComponent(
+  `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(HOOKS)}`)});`,
+)}`;
+
+function connectorMain(name: string): string {
+  return fileURLToPath(
+    new URL(`../../dist/connectors/destination-${name}/main.js`, import.meta.url),
+  );
+}
+
+/** Runs `node --import <hooks> script args`; returns the result and the resolved module URLs. */
+async function runLogged(script: string, args: string[]) {
+  const result = await runCli(args, { script, nodeFlags: ['--import', LOG_MODULES] });
+  const modules = result.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('resolved '))
+    .map((l) => l.slice('resolved '.length));
+  return { result, modules };
+}
+
+const CASES: [string, string, string[]][] = [
+  ...['dev-null', 'jsonl', 'duckdb', 'postgres'].map((name): [string, string, string[]] => [
+    `destination-${name} spec`,
+    connectorMain(name),
+    ['spec'],
+  ]),
+  ['destkit dev-null spec', CLI, ['dev-null', 'spec']],
+  ['destkit duckdb spec', CLI, ['duckdb', 'spec']],
+];
+
+describe('a plain spec', () => {
+  for (const [label, script, args] of CASES) {
+    it(`${label} prints one SPEC without loading the connector or any package`, async () => {
+      const { result, modules } = await runLogged(script, args);
+      expect(result.code).toBe(0);
+      expect(parseProtocolOutput(result.stdout).map((m) => m.type)).toEqual(['SPEC']);
+      expect(modules.some((url) => url.endsWith('/spec.js'))).toBe(true);
+      expect(modules.filter((url) => url.includes('/node_modules/'))).toEqual([]);
+      expect(modules.filter((url) => /\/(pipeline|runtime)\//.test(url))).toEqual([]);
+      expect(modules.filter((url) => /\/connectors\/[^/]+\/index\.js$/.test(url))).toEqual([]);
+    });
+  }
+});
+
+describe('other command lines of a connector executable', () => {
+  it('load the connector for check', async () => {
+    const f = writeJsonFiles({ 'config.json': { mode: 'silent' } });
+    const result = await runCli(['check', '--config', f['config.json']!], {
+      script: DEV_NULL_MAIN,
+    });
+    expect(result.code).toBe(0);
+    expect(parseProtocolOutput(result.stdout)).toEqual([
+      { type: 'CONNECTION_STATUS', connectionStatus: { status: 'SUCCEEDED' } },
+    ]);
+  });
+
+  it('parse spec options with the full runner', async () => {
+    const { result, modules } = await runLogged(DEV_NULL_MAIN, ['spec', '--log-level', 'debug']);
+    expect(result.code).toBe(0);
+    expect(parseProtocolOutput(result.stdout).map((m) => m.type)).toEqual(['SPEC']);
+    expect(modules.some((url) => url.includes('/node_modules/commander/'))).toBe(true);
+  });
+
+  it('reject an unknown spec option as before (exit code 2)', async () => {
+    const result = await runCli(['spec', '--no-such-option'], { script: DEV_NULL_MAIN });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain("unknown option '--no-such-option'");
+  });
+});
