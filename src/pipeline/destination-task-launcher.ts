@@ -72,6 +72,13 @@ interface PendingState {
   readonly receivedAt: number;
 }
 
+/**
+ * Events queued for a stream's spill task. An event carries one input chunk's records of the
+ * stream (up to a chunk, ~64 KiB), so a stream whose spill task is blocked (a slow destination)
+ * holds at most ~2 MiB of queued input: the memory budget is the hard bound, this keeps a slow
+ * sync well below it.
+ */
+const STREAM_EVENTS_CAPACITY = 32;
 export interface LauncherDependencies {
   readonly writer: GuardedWriter;
   readonly catalog: DestinationCatalog;
@@ -201,7 +208,10 @@ export class DestinationTaskLauncher implements LauncherHandlers {
     channels.register(batches);
     const fileProducers = new Map<string, ChannelProducer<SpilledBatch>>();
     catalog.streams.forEach((stream, number) => {
-      const events = new Channel<StreamEvent>({ name: `records:${stream.label}`, capacity: 4096 });
+      const events = new Channel<StreamEvent>({
+        name: `records:${stream.label}`,
+        capacity: STREAM_EVENTS_CAPACITY,
+      });
       channels.register(events);
       this.#plumbing.set(stream.key, {
         stream,

@@ -31,8 +31,10 @@ import type { SpilledBatch, StreamEvent } from './pipeline-items.js';
 
 /** Buffered bytes written to the file at once. */
 const WRITE_CHUNK_BYTES = 256 * 1024;
+/** Share of the memory budget the memory path may use (see `workersKeepUp`). */
+const MEMORY_PATH_BUDGET_SHARE = 0.25;
 /** Size of the buffers a batch's lines are copied into (smaller for smaller batches). */
-const ARENA_CHUNK_BYTES = 1024 * 1024;
+const ARENA_CHUNK_BYTES = 256 * 1024;
 
 export class RecordIndexGapError extends SystemError {
   override readonly code = 'SPILL_INDEX_GAP';
@@ -165,8 +167,16 @@ export class SpillToDisk {
     return this.#batch;
   }
 
+  /**
+   * The memory path is taken while no batch waits for a worker and the memory budget is mostly
+   * free: a batch in memory holds its reservation until the connector processed it, so under a
+   * slow destination the spill path, which gives memory back as it writes, keeps the budget
+   * (and the process) small.
+   */
   private workersKeepUp(): boolean {
-    const { files } = this.ctx;
+    const { files, memory, knobs } = this.ctx;
+    if (memory.reserved + knobs.batchSizeBytes > memory.capacity * MEMORY_PATH_BUDGET_SHARE)
+      return false;
     return files.buffered === 0 || files.waitingReceivers > 0;
   }
 
