@@ -20,7 +20,7 @@ import { ConfigError } from '../errors/destkit-error.js';
 import { UnknownStreamError } from '../errors/input-errors.js';
 import { type InputMessage, parseInputLine, type RecordInput } from '../protocol/input-message.js';
 import { type Line, LineSplitter } from '../protocol/line-splitter.js';
-import { describeStream } from '../protocol/messages.js';
+import { describeStream, streamKey } from '../protocol/messages.js';
 import type { TaskContext } from '../runtime/task-context.js';
 import { RecordAfterEndOfStreamError } from '../write/write-errors.js';
 import {
@@ -117,6 +117,11 @@ function describeKey(line: Buffer, lineNumber: number): string {
     : 'unknown';
 }
 
+/** A stream's routed records are sent to its spill task once they reach this many bytes… */
+const STREAM_SEND_BYTES = 64 * 1024;
+/** …or all pending records once they reach this many (and before any message they precede). */
+const TOTAL_SEND_BYTES = 1024 * 1024;
+
 /** Input bytes posted to the input worker before waiting for their blocks. */
 const BYTES_IN_FLIGHT = 2 * 1024 * 1024;
 
@@ -124,6 +129,8 @@ export class InputConsumer {
   readonly stats: InputStats = { lines: 0, records: 0, bytes: 0 };
   /** Records routed but not yet sent, per stream key; their memory stays reserved. */
   readonly #pending = new Map<string, PendingRecords>();
+  /** Bytes of all pending records. */
+  #pendingBytes = 0;
 
   constructor(
     private readonly ctx: PipelineContext,
@@ -144,6 +151,7 @@ export class InputConsumer {
       // its channel, whatever happened here.
       for (const pending of this.#pending.values()) ctx.memory.releaseBytes(pending.bytes);
       this.#pending.clear();
+      this.#pendingBytes = 0;
       for (const plumbing of ctx.streams.values()) plumbing.events.close();
     }
   }
@@ -157,14 +165,11 @@ export class InputConsumer {
       for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
         await this.parseAndRoute(line, task);
       }
-      await this.sendPending(task);
       task.updateProgress(this.stats.records);
     }
     const last = splitter.end();
-    if (last !== undefined) {
-      await this.parseAndRoute(last, task);
-      await this.sendPending(task);
-    }
+    if (last !== undefined) await this.parseAndRoute(last, task);
+    await this.sendPending(task);
   }
 
   private async parseAndRoute(line: Line, task: TaskContext): Promise<void> {
@@ -179,8 +184,9 @@ export class InputConsumer {
       this.ctx.memory.releaseBytes(size);
       throw error;
     }
-    if (message.kind === 'record') this.routeRecord(line.bytes, line.lineNumber, message.streamKey);
-    else await this.handle(message, line, task);
+    if (message.kind !== 'record') await this.handle(message, line, task);
+    else if (this.routeRecord(line.bytes, line.lineNumber, message.streamKey))
+      await this.sendPending(task, message.streamKey);
   }
 
   /**
@@ -207,7 +213,8 @@ export class InputConsumer {
         const code = codes[i] as number;
         if (!ctx.memory.tryReserveSync(line.length)) await this.reserve(line.length, task);
         if (code !== NOT_A_RECORD) {
-          this.routeRecord(line, lineNumber, keys[code] as string);
+          const key = keys[code] as string;
+          if (this.routeRecord(line, lineNumber, key)) await this.sendPending(task, key);
         } else {
           let message: InputMessage;
           try {
@@ -216,11 +223,12 @@ export class InputConsumer {
             ctx.memory.releaseBytes(line.length);
             throw error;
           }
-          if (message.kind === 'record') this.routeRecord(line, lineNumber, message.streamKey);
-          else await this.handle(message, { bytes: line, lineNumber }, task);
+          if (message.kind !== 'record')
+            await this.handle(message, { bytes: line, lineNumber }, task);
+          else if (this.routeRecord(line, lineNumber, message.streamKey))
+            await this.sendPending(task, message.streamKey);
         }
       }
-      await this.sendPending(task);
       if (block.error !== undefined) throw toInputError(block.error);
     };
     // Reading and routing run side by side: a block is routed as soon as it arrives (a source
@@ -271,6 +279,7 @@ export class InputConsumer {
       if (stop.signal.aborted) throw stop.signal.reason;
       if (read.status === 'rejected') throw read.reason;
       if (routed.status === 'rejected') throw routed.reason;
+      await this.sendPending(task);
     } finally {
       task.signal.removeEventListener('abort', onAbort);
       await worker.terminate();
@@ -289,9 +298,11 @@ export class InputConsumer {
 
   /**
    * Adds a validated, reserved record line to its stream's pending records, which take over its
-   * reservation. Throws (after releasing the line's memory) for an unknown or ended stream.
+   * reservation. Returns true when the stream's pending records should be sent now (they reached
+   * STREAM_SEND_BYTES, or all pending records TOTAL_SEND_BYTES). Throws (after releasing the
+   * line's memory) for an unknown or ended stream.
    */
-  private routeRecord(line: Buffer, lineNumber: number, key: string): void {
+  private routeRecord(line: Buffer, lineNumber: number, key: string): boolean {
     const { ctx } = this;
     const size = line.length;
     try {
@@ -315,20 +326,32 @@ export class InputConsumer {
       }
       pending.lines.push(line);
       pending.bytes += size;
+      this.#pendingBytes += size;
+      this.stats.lines++;
+      this.stats.records++;
+      this.stats.bytes += size;
+      return pending.bytes >= STREAM_SEND_BYTES || this.#pendingBytes >= TOTAL_SEND_BYTES;
     } catch (error) {
       ctx.memory.releaseBytes(size);
       throw error;
     }
-    this.stats.lines++;
-    this.stats.records++;
-    this.stats.bytes += size;
   }
 
-  /** Sends every stream's pending records as one event each, in routing order per stream. */
-  private async sendPending(task: TaskContext): Promise<void> {
+  /**
+   * Sends pending records as one event per stream: of stream `only` when given (and, once all
+   * pending records reach TOTAL_SEND_BYTES, of every stream), else of every stream.
+   */
+  private async sendPending(task: TaskContext, only?: string): Promise<void> {
     if (this.#pending.size === 0) return;
-    for (const [key, pending] of this.#pending) {
+    const keys =
+      only !== undefined && this.#pendingBytes < TOTAL_SEND_BYTES
+        ? [only]
+        : [...this.#pending.keys()];
+    for (const key of keys) {
+      const pending = this.#pending.get(key);
+      if (pending === undefined) continue;
       this.#pending.delete(key);
+      this.#pendingBytes -= pending.bytes;
       const event: StreamEvent = {
         kind: 'records',
         first: pending.first,
@@ -346,12 +369,22 @@ export class InputConsumer {
     }
   }
 
-  /** A reserved line that is not a record: pending records go first, then the message. */
+  /**
+   * A reserved line that is not a record: the pending records it concerns go first (a STREAM
+   * state's or a status's stream; every stream for other states), then the message.
+   */
   private async handle(message: OtherMessage, line: Line, task: TaskContext): Promise<void> {
     const size = line.bytes.length;
     let handedOver = false;
     try {
-      await this.sendPending(task);
+      if (message.kind === 'stream_status') {
+        await this.sendPending(task, message.streamKey);
+      } else if (message.kind === 'state') {
+        const descriptor =
+          message.stateType === 'STREAM' ? message.state.stream?.stream_descriptor : undefined;
+        if (descriptor === undefined) await this.sendPending(task);
+        else await this.sendPending(task, streamKey(descriptor));
+      }
       this.stats.lines++;
       await this.route(message, line, size, task, () => {
         handedOver = true;

@@ -5,6 +5,8 @@
  * every stream its lines came from.
  */
 const NEWLINE = 0x0a;
+/** The first buffer of an arena. */
+const MIN_CHUNK_BYTES = 8 * 1024;
 
 /** An arena's content: buffers of newline-terminated lines, and where each line ends. */
 export interface ArenaContent {
@@ -22,8 +24,16 @@ export class LineArena {
   #lines = 0;
   #bytes = 0;
 
-  /** @param chunkBytes size of the buffers lines are copied into (a longer line gets its own). */
-  constructor(private readonly chunkBytes: number) {}
+  /** Size of the next buffer: doubles from MIN_CHUNK_BYTES up to `chunkBytes`. */
+  #nextChunk: number;
+
+  /**
+   * @param chunkBytes largest buffer lines are copied into (a longer line gets its own). Buffers
+   * start small and double, so a stream with few records holds little.
+   */
+  constructor(private readonly chunkBytes: number) {
+    this.#nextChunk = Math.min(MIN_CHUNK_BYTES, chunkBytes);
+  }
 
   /** Lines appended since the last `take`. */
   get lines(): number {
@@ -40,7 +50,8 @@ export class LineArena {
     let current = this.#current;
     if (current === undefined || this.#used + need > current.length) {
       this.seal();
-      current = Buffer.allocUnsafe(Math.max(need, this.chunkBytes));
+      current = Buffer.allocUnsafe(Math.max(need, this.#nextChunk));
+      this.#nextChunk = Math.min(this.#nextChunk * 2, this.chunkBytes);
       this.#current = current;
     }
     line.copy(current, this.#used);
