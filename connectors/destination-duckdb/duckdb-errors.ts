@@ -20,6 +20,7 @@ import {
   SystemError,
   TransientError,
 } from '../../src/errors/destkit-error.js';
+import { errnoCode } from '../../src/errors/errno.js';
 import type { StreamDescriptor } from '../../src/protocol/messages.js';
 
 /** A config the connector cannot use (a path that is no file, no permission…). */
@@ -70,13 +71,6 @@ const CONFIG_IO =
 const IO_CLASS = /^(?:IO|Permission) Error:/;
 const CONFLICT = /^TransactionContext Error:|write-write conflict|Conflict on (?:tuple|update)/;
 const OUT_OF_MEMORY = /Out of Memory Error/i;
-
-/** The errno code of a Node.js system error, if it is one. */
-export function errnoCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
-  const code = (error as { code: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
-}
 
 /** True for DuckDB errors worth retrying the whole transaction for. */
 export function isTransactionConflict(error: unknown): boolean {

@@ -7,7 +7,8 @@
 import { constants } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { errnoCode, JsonlPathConflictError } from './jsonl-errors.js';
+import { errnoCode } from '../../src/errors/errno.js';
+import { JsonlPathConflictError } from './jsonl-errors.js';
 
 /** O_NOFOLLOW where the platform has it: a symlink in place of a stream file is refused (ELOOP). */
 const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;

@@ -5,10 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errnoCode } from '../../src/errors/errno.js';
 import type { CheckContext } from '../../src/write/connector-definition.js';
 import { appendDurably } from './durable-files.js';
 import { toJsonlConfig } from './jsonl-config.js';
-import { errnoCode, fileSystemError } from './jsonl-errors.js';
+import { fileSystemError } from './jsonl-errors.js';
 import { prepareDestination } from './jsonl-writer.js';
 
 export async function checkJsonl({ config, logger }: CheckContext): Promise<void> {

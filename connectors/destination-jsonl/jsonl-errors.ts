@@ -18,6 +18,7 @@ import {
   SystemError,
   TransientError,
 } from '../../src/errors/destkit-error.js';
+import { errnoCode } from '../../src/errors/errno.js';
 import type { StreamDescriptor } from '../../src/protocol/messages.js';
 
 /** No permission to write there, or a read-only file system. */
@@ -48,13 +49,6 @@ export class JsonlIoError extends SystemError {
 /** A computed path would leave destination_path: a bug in the name mapping, never written. */
 export class UnsafePathError extends SystemError {
   override readonly code = 'JSONL_UNSAFE_PATH';
-}
-
-/** The errno code of a Node.js system error, if it is one. */
-export function errnoCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
-  const code = (error as { code: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 /**

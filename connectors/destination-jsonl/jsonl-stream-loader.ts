@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { Mutex } from 'async-mutex';
 import type { Logger } from 'pino';
 import type { DestinationStream } from '../../src/catalog/destination-stream.js';
+import { errnoCode } from '../../src/errors/errno.js';
 import {
   type Batch,
   type BatchAccumulator,
@@ -33,7 +34,7 @@ import {
   syncDirectory,
   truncateDurably,
 } from './durable-files.js';
-import { errnoCode, fileSystemError, JsonlIoError } from './jsonl-errors.js';
+import { fileSystemError, JsonlIoError } from './jsonl-errors.js';
 import { jsonlLines } from './jsonl-line.js';
 import {
   type StreamFileLocation,

@@ -1,5 +1,6 @@
 /** Reads the JSON files a connector is started with; errors name the file, never its content. */
 import { readFile } from 'node:fs/promises';
+import { errnoCode } from '../errors/errno.js';
 import { UnreadableFileError } from './config-errors.js';
 
 export async function readJsonFile(what: string, path: string): Promise<unknown> {
@@ -7,7 +8,7 @@ export async function readJsonFile(what: string, path: string): Promise<unknown>
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoCode(error);
     const problem =
       code === 'ENOENT'
         ? 'no such file'
