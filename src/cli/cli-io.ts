@@ -3,6 +3,8 @@ import type { Readable, Writable } from 'node:stream';
 
 export interface CliIo {
   readonly stdin: Readable;
+  /** The descriptor behind `stdin`, when it is the process's own (an input worker may read it). */
+  readonly stdinFd?: number;
   readonly stdout: Writable;
   readonly stderr: Writable & { isTTY?: boolean };
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -19,6 +21,7 @@ export function processIo(): CliIo {
     get stdin() {
       return process.stdin;
     },
+    stdinFd: 0,
     get stdout() {
       return process.stdout;
     },

@@ -20,6 +20,7 @@ import {
   DestinationTaskLauncher,
   type SyncOutcome,
 } from '../pipeline/destination-task-launcher.js';
+import { FileDescriptorInput } from '../pipeline/file-descriptor-input.js';
 import { memoryBudgetDecision, pipelineModule } from '../pipeline/pipeline-module.js';
 import { PIPELINE_TOKENS } from '../pipeline/pipeline-tokens.js';
 import {
@@ -158,6 +159,10 @@ async function writeCommand(
   let failure: unknown;
   let deadline: NodeJS.Timeout | undefined;
   let signalled: NodeJS.Signals | undefined;
+  // The process's stdin is opened only if this thread reads it (an input worker reads the
+  // descriptor itself).
+  const input =
+    io.stdinFd === undefined ? io.stdin : new FileDescriptorInput(io.stdinFd, () => io.stdin);
   const uninstall = io.onSignal((signal) => {
     if (signalled !== undefined) return;
     signalled = signal;
@@ -169,7 +174,7 @@ async function writeCommand(
       `the sync was stopped by ${signal}; nothing was finalized`,
     );
     // Stop reading input at once; the failure path closes loaders and tears down.
-    io.stdin.destroy();
+    input.destroy();
     if (launcher?.rootId) registry.abort(launcher.rootId, `stopped by ${signal}`);
     deadline = setTimeout(() => {
       void fail(session, cancelled).then(() => process.exit(1));
@@ -195,7 +200,7 @@ async function writeCommand(
     const { container } = await createSyncContainer(root, definition, config, catalog, knobs);
     container.bind(PIPELINE_TOKENS.OutputWriter).toConstantValue(session.output);
     container.bind(PIPELINE_TOKENS.TaskRegistry).toConstantValue(registry);
-    container.bind(PIPELINE_TOKENS.Input).toConstantValue(io.stdin);
+    container.bind(PIPELINE_TOKENS.Input).toConstantValue(input);
     container.bind(PIPELINE_TOKENS.ConnectorName).toConstantValue(definition.name);
     container.bind(PIPELINE_TOKENS.ChannelRegistry).toConstantValue(channels);
     await container.loadAsync(pipelineModule);

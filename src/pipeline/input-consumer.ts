@@ -6,12 +6,13 @@
  * before them, and ends streams on their terminal status.
  *
  * Two ways to split and validate (knob `input_workers`):
- * - 1: an input worker thread (input-worker.ts) splits the chunks and validates each
- *   line while this thread routes the previous blocks. Records are parsed for validation there
- *   (those objects die in the worker's heap) and again, once, where the connector consumes
- *   them; this thread parses only the other messages (states, statuses). The worker runs at
- *   most BYTES_IN_FLIGHT of input ahead.
- * - 0 (default): this thread splits and parses every line.
+ * - 1: an input worker thread (input-worker.ts) reads the input (its file descriptor, when the
+ *   input is one), splits and validates every line and groups each stream's records into line
+ *   runs, while this thread routes what it posted before and runs the connector. Records are
+ *   parsed for validation there (those objects die in the worker's heap) and again, once, where
+ *   the connector consumes them; this thread parses only the other messages (states, statuses).
+ *   The worker runs at most BYTES_IN_FLIGHT of input ahead.
+ * - 0: this thread splits and parses every line, and groups the records the same way.
  * Both raise the same errors for the same line, and route nothing after it.
  */
 
@@ -23,13 +24,14 @@ import { type Line, LineSplitter } from '../protocol/line-splitter.js';
 import { describeStream, streamKey } from '../protocol/messages.js';
 import type { TaskContext } from '../runtime/task-context.js';
 import { RecordAfterEndOfStreamError } from '../write/write-errors.js';
+import { FileDescriptorInput } from './file-descriptor-input.js';
 import {
-  blockViews,
-  type InputBlock,
+  type InputPacket,
   InputWorkerClient,
-  NOT_A_RECORD,
+  InputWorkerFailedError,
   toInputError,
 } from './input-worker-protocol.js';
+import { buildRun, type LineRun, lineBytes, linesWithin, runOf, splitRun } from './line-run.js';
 import type { PipelineContext, StreamPlumbing } from './pipeline-context.js';
 import type { StreamEvent } from './pipeline-items.js';
 
@@ -122,8 +124,11 @@ const STREAM_SEND_BYTES = 64 * 1024;
 /** …or all pending records once they reach this many (and before any message they precede). */
 const TOTAL_SEND_BYTES = 1024 * 1024;
 
-/** Input bytes posted to the input worker before waiting for their blocks. */
-const BYTES_IN_FLIGHT = 2 * 1024 * 1024;
+/** The largest share of the memory budget one reservation of a run takes. */
+const RUN_BUDGET_SHARE = 1 / 8;
+
+/** Input bytes the input worker may run ahead of routing. */
+const BYTES_IN_FLIGHT = 8 * 1024 * 1024;
 
 export class InputConsumer {
   readonly stats: InputStats = { lines: 0, records: 0, bytes: 0 };
@@ -190,50 +195,53 @@ export class InputConsumer {
   }
 
   /**
-   * Posts the chunks to the input worker and routes the blocks of validated lines it sends
-   * back, reserving each line's bytes before routing it. The worker runs ahead by at most
-   * BYTES_IN_FLIGHT of input (not counted in the budget, like the incomplete line a splitter
-   * holds): it parses to validate, and those objects die in its own heap.
+   * Routes the packets of the input worker (input-worker.ts), which splits and validates the
+   * input and groups each stream's records into line runs: a run's bytes are reserved before it
+   * is routed. The worker reads the input's file descriptor itself when there is one (so it keeps
+   * reading while this thread runs a connector), else this thread posts it the chunks. Either
+   * way it runs ahead by at most BYTES_IN_FLIGHT of input (not counted in the budget, like the
+   * incomplete line a splitter holds): it parses to validate, and those objects die in its heap.
    */
   private async readWithWorker(task: TaskContext): Promise<void> {
     const { ctx } = this;
     const keys = [...ctx.streams.keys()];
+    const fd = this.input instanceof FileDescriptorInput ? this.input.readableFd() : undefined;
     const worker = new InputWorkerClient({
       maxLineBytes: ctx.knobs.maxLineBytes,
       streamKeys: keys,
+      streamSendBytes: STREAM_SEND_BYTES,
+      totalSendBytes: TOTAL_SEND_BYTES,
+      ...(fd === undefined ? {} : { fd }),
+      maxUnacknowledged: BYTES_IN_FLIGHT,
     });
+    try {
+      if (fd !== undefined) {
+        for (;;) {
+          const packet = await untilAborted(worker.next(), task.signal);
+          await this.routePacket(packet, keys, task);
+          if (packet.end === true) break;
+          worker.ack(packet.bytes);
+          task.updateProgress(this.stats.records);
+        }
+      } else await this.postChunks(worker, keys, task);
+    } finally {
+      await worker.terminate();
+    }
+  }
+
+  /**
+   * Chunk mode: posts the input's chunks to the worker and routes the packets it sends back (one
+   * per chunk, in order) side by side: a packet is routed as soon as it arrives (a source may
+   * wait for a state's echo before it writes more), and reading waits only while
+   * BYTES_IN_FLIGHT are posted. The first failure of either stops both.
+   */
+  private async postChunks(
+    worker: InputWorkerClient,
+    keys: readonly string[],
+    task: TaskContext,
+  ): Promise<void> {
     const posted: number[] = [];
     let postedBytes = 0;
-    const route = async (block: InputBlock): Promise<void> => {
-      postedBytes -= posted.shift() ?? 0;
-      const { bytes, offsets, codes, numbers } = blockViews(block.block, block.lines);
-      for (let i = 0; i < codes.length; i++) {
-        const line = bytes.subarray(offsets[i], offsets[i + 1]);
-        const lineNumber = numbers[i] as number;
-        const code = codes[i] as number;
-        if (!ctx.memory.tryReserveSync(line.length)) await this.reserve(line.length, task);
-        if (code !== NOT_A_RECORD) {
-          const key = keys[code] as string;
-          if (this.routeRecord(line, lineNumber, key)) await this.sendPending(task, key);
-        } else {
-          let message: InputMessage;
-          try {
-            message = parseInputLine(line, lineNumber);
-          } catch (error) {
-            ctx.memory.releaseBytes(line.length);
-            throw error;
-          }
-          if (message.kind !== 'record')
-            await this.handle(message, { bytes: line, lineNumber }, task);
-          else if (this.routeRecord(line, lineNumber, message.streamKey))
-            await this.sendPending(task, message.streamKey);
-        }
-      }
-      if (block.error !== undefined) throw toInputError(block.error);
-    };
-    // Reading and routing run side by side: a block is routed as soon as it arrives (a source
-    // may wait for a state's echo before it writes more), and reading waits only while
-    // BYTES_IN_FLIGHT are posted. The first failure of either stops both.
     const stop = new AbortController();
     const onAbort = (): void => stop.abort(task.signal.reason);
     task.signal.addEventListener('abort', onAbort, { once: true });
@@ -260,7 +268,9 @@ export class InputConsumer {
     };
     const routing = async (): Promise<void> => {
       while (!(ended && worker.inFlight === 0)) {
-        await route(await untilAborted(worker.next(), stop.signal));
+        const packet = await untilAborted(worker.next(), stop.signal);
+        postedBytes -= posted.shift() ?? 0;
+        await this.routePacket(packet, keys, task);
         space?.();
         space = undefined;
         task.updateProgress(this.stats.records);
@@ -279,10 +289,89 @@ export class InputConsumer {
       if (stop.signal.aborted) throw stop.signal.reason;
       if (read.status === 'rejected') throw read.reason;
       if (routed.status === 'rejected') throw routed.reason;
-      await this.sendPending(task);
     } finally {
       task.signal.removeEventListener('abort', onAbort);
-      await worker.terminate();
+    }
+  }
+
+  /** Routes a packet's runs and messages in order, then raises the worker's error, if any. */
+  private async routePacket(
+    packet: InputPacket,
+    keys: readonly string[],
+    task: TaskContext,
+  ): Promise<void> {
+    const { ctx } = this;
+    for (const item of packet.items) {
+      if (item.kind === 'run') {
+        // A run is reserved whole unless it is large for the budget: then in pieces, each as
+        // large as a share of the budget (or one line), as the in-thread consumer reserves
+        // line by line.
+        const limit = Math.max(1, Math.floor(ctx.memory.capacity * RUN_BUDGET_SHARE));
+        let rest: LineRun | undefined = runOf(item.buffer, item.count);
+        while (rest !== undefined) {
+          let part = rest;
+          rest = undefined;
+          if (lineBytes(part) > limit) {
+            const lines = linesWithin(part, limit);
+            if (lines < part.ends.length) [part, rest] = splitRun(part, lines);
+          }
+          const size = lineBytes(part);
+          if (!ctx.memory.tryReserveSync(size)) await this.reserve(size, task);
+          await this.routeRun(part, size, keys[item.stream] as string, task);
+        }
+        continue;
+      }
+      const line = Buffer.from(item.bytes.buffer, item.bytes.byteOffset, item.bytes.length);
+      if (!ctx.memory.tryReserveSync(line.length)) await this.reserve(line.length, task);
+      let message: InputMessage;
+      try {
+        message = parseInputLine(line, item.lineNumber);
+      } catch (error) {
+        ctx.memory.releaseBytes(line.length);
+        throw error;
+      }
+      if (message.kind === 'record') {
+        // The worker posts records as runs only.
+        ctx.memory.releaseBytes(line.length);
+        throw new InputWorkerFailedError('the input worker posted a record as a message');
+      }
+      await this.handle(message, { bytes: line, lineNumber: item.lineNumber }, task);
+    }
+    if (packet.error !== undefined) {
+      const streams = keys.map((key) => {
+        const stream = ctx.streams.get(key)?.stream;
+        return { label: stream?.label ?? key, descriptor: stream?.descriptor ?? { name: key } };
+      });
+      throw toInputError(packet.error, streams);
+    }
+  }
+
+  /**
+   * Sends a reserved run of validated records to its stream's spill task as one event (the
+   * worker already grouped them), giving the reservation back if it cannot be sent.
+   */
+  private async routeRun(run: LineRun, size: number, key: string, task: TaskContext) {
+    const { ctx } = this;
+    const count = run.ends.length;
+    let event: StreamEvent;
+    const plumbing = ctx.streams.get(key);
+    try {
+      if (plumbing === undefined) throw new InputWorkerFailedError('a run of an unknown stream');
+      const manager = ctx.sync.stream(key);
+      event = { kind: 'records', first: manager.nextRecordIndexes(count), run, bytes: size };
+    } catch (error) {
+      ctx.memory.releaseBytes(size);
+      throw error;
+    }
+    this.stats.lines += count;
+    this.stats.records += count;
+    this.stats.bytes += size;
+    plumbing.bytesRead += size;
+    try {
+      if (!plumbing.events.trySend(event)) await plumbing.events.send(event, task.signal);
+    } catch (error) {
+      ctx.memory.releaseBytes(size);
+      throw error;
     }
   }
 
@@ -355,7 +444,7 @@ export class InputConsumer {
       const event: StreamEvent = {
         kind: 'records',
         first: pending.first,
-        lines: pending.lines,
+        run: buildRun(pending.lines, pending.bytes).run,
         bytes: pending.bytes,
       };
       pending.plumbing.bytesRead += pending.bytes;

@@ -1,6 +1,6 @@
 /**
  * Messages between the InputConsumer and its input worker thread (input-worker.ts), and the
- * client side: posting chunks, receiving blocks in order, turning worker errors back into the
+ * client side: posting chunks, receiving packets in order, turning worker errors back into the
  * errors the in-thread consumer raises.
  */
 import { existsSync } from 'node:fs';
@@ -12,72 +12,79 @@ import {
   MalformedMessageError,
   UnknownStreamError,
 } from '../errors/input-errors.js';
+import type { StreamDescriptor } from '../protocol/messages.js';
+import { RecordAfterEndOfStreamError } from '../write/write-errors.js';
 
 /** Young generation of the input worker's heap. */
 const WORKER_YOUNG_GENERATION_MB = 8;
 
-/** `codes[i]` of a line that is not a record (the main thread parses it). */
-export const NOT_A_RECORD = -1;
-
 export interface InputWorkerInit {
   readonly maxLineBytes: number;
-  /** `streamKey` of every catalog stream, by position: a record's code is its stream's position. */
+  /** `streamKey` of every catalog stream, by position: a run names its stream by position. */
   readonly streamKeys: readonly string[];
+  /** A stream's pending records are posted as a run once they reach this many bytes… */
+  readonly streamSendBytes: number;
+  /** …or all pending records once they reach this many (and before a message they precede). */
+  readonly totalSendBytes: number;
+  /**
+   * When set, the worker reads this file descriptor itself (a pipe, socket or regular file) and
+   * pauses while `maxUnacknowledged` bytes of the packets it posted are not acknowledged.
+   * Otherwise the main thread posts the input's chunks.
+   */
+  readonly fd?: number;
+  readonly maxUnacknowledged: number;
 }
 
-/** A chunk of input (transferred), or the end of input (no chunk). */
-export interface InputWorkerRequest {
-  readonly chunk?: ArrayBuffer;
-}
+/** Main thread → worker: a chunk of input (transferred), the end of input, or an acknowledgement. */
+export type InputWorkerRequest =
+  | { readonly kind: 'chunk'; readonly chunk: ArrayBuffer }
+  | { readonly kind: 'end' }
+  /** `fd` mode: the main thread routed packets holding this many bytes. */
+  | { readonly kind: 'ack'; readonly bytes: number };
+
+/** One item of a packet, in input order. */
+export type PacketItem =
+  /** Records of one stream: a line run (see line-run.ts) built by `buildRun`, transferred. */
+  | {
+      readonly kind: 'run';
+      readonly stream: number;
+      readonly buffer: ArrayBuffer;
+      readonly count: number;
+    }
+  /** Any other message (state, status, …): its line, for the main thread to parse. */
+  | { readonly kind: 'line'; readonly lineNumber: number; readonly bytes: Uint8Array };
 
 export type InputWorkerError =
   | { readonly kind: 'malformed'; readonly lineNumber: number; readonly problem: string }
   | { readonly kind: 'too-long'; readonly lineNumber: number; readonly maxLineBytes: number }
   | { readonly kind: 'unknown-stream'; readonly lineNumber: number; readonly streamName: string }
+  | { readonly kind: 'after-end'; readonly lineNumber: number; readonly stream: number }
   | { readonly kind: 'other'; readonly message: string };
 
-/** The complete lines of one request, in order: one transferred buffer (see `blockViews`). */
-export interface InputBlock {
-  readonly block: ArrayBuffer;
-  /** Number of lines. */
-  readonly lines: number;
-  /** Bytes of an incomplete line the worker holds after this block. */
-  readonly carry: number;
-  /** Set when the worker stopped at an invalid line (after the lines of this block). */
+/**
+ * What the worker posts: the runs and lines ready after a chunk, in input order. Chunk mode posts
+ * exactly one packet per request; `fd` mode posts a packet when it has items, and a last one with
+ * `end` at the end of input.
+ */
+export interface InputPacket {
+  readonly items: readonly PacketItem[];
+  /** Bytes of the items' lines (what an acknowledgement gives back). */
+  readonly bytes: number;
+  /** Set when the worker stopped at an invalid line (after the items of this packet). */
   readonly error?: InputWorkerError;
-}
-
-/** The views of a block of `lines` lines. */
-export interface BlockViews {
-  readonly block: ArrayBuffer;
-  /** 1-based input line numbers. */
-  readonly numbers: Float64Array;
-  /** Line `i` is `bytes[offsets[i], offsets[i + 1])`. */
-  readonly offsets: Int32Array;
-  /** Stream position of a record line, or NOT_A_RECORD. */
-  readonly codes: Int32Array;
-  /** The lines' bytes, back to back (no newlines). */
-  readonly bytes: Buffer;
-}
-
-/** Layout: numbers (8-byte aligned first), offsets, codes, then the bytes. */
-export function blockViews(block: ArrayBuffer, lines: number): BlockViews {
-  const numbers = new Float64Array(block, 0, lines);
-  const offsets = new Int32Array(block, 8 * lines, lines + 1);
-  const codes = new Int32Array(block, 8 * lines + 4 * (lines + 1), lines);
-  const start = 8 * lines + 4 * (2 * lines + 1);
-  return { block, numbers, offsets, codes, bytes: Buffer.from(block, start) };
-}
-
-export function allocateBlock(lines: number, bytes: number): BlockViews {
-  return blockViews(new ArrayBuffer(8 * lines + 4 * (2 * lines + 1) + bytes), lines);
+  /** `fd` mode: the input ended; every record was posted. */
+  readonly end?: boolean;
 }
 
 export class InputWorkerFailedError extends SystemError {
   override readonly code = 'INPUT_WORKER_FAILED';
 }
 
-export function toInputError(error: InputWorkerError): Error {
+/** The error the in-thread consumer raises for the same line. */
+export function toInputError(
+  error: InputWorkerError,
+  streams: readonly { readonly label: string; readonly descriptor: StreamDescriptor }[],
+): Error {
   switch (error.kind) {
     case 'malformed':
       return new MalformedMessageError(error.lineNumber, error.problem);
@@ -85,6 +92,11 @@ export function toInputError(error: InputWorkerError): Error {
       return new LineTooLongError(error.lineNumber, error.maxLineBytes);
     case 'unknown-stream':
       return new UnknownStreamError(error.lineNumber, error.streamName);
+    case 'after-end': {
+      const stream = streams[error.stream];
+      if (stream === undefined) return new InputWorkerFailedError('the input worker failed');
+      return new RecordAfterEndOfStreamError(error.lineNumber, stream.label, stream.descriptor);
+    }
     case 'other':
       return new InputWorkerFailedError(`the input worker failed: ${error.message}`);
   }
@@ -104,11 +116,11 @@ function workerScript(): URL {
   );
 }
 
-/** One input worker thread: chunks in, blocks out, in order. */
+/** One input worker thread: chunks (or its own reads) in, packets out, in order. */
 export class InputWorkerClient {
   readonly #worker: Worker;
-  readonly #arrived: InputBlock[] = [];
-  #waiter: { resolve: (block: InputBlock) => void; reject: (error: unknown) => void } | undefined;
+  readonly #arrived: InputPacket[] = [];
+  #waiter: { resolve: (packet: InputPacket) => void; reject: (error: unknown) => void } | undefined;
   #failure: unknown;
   #inFlight = 0;
 
@@ -119,11 +131,11 @@ export class InputWorkerClient {
       workerData: init,
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
-    this.#worker.on('message', (block: InputBlock) => {
+    this.#worker.on('message', (packet: InputPacket) => {
       const waiter = this.#waiter;
       this.#waiter = undefined;
-      if (waiter === undefined) this.#arrived.push(block);
-      else waiter.resolve(block);
+      if (waiter === undefined) this.#arrived.push(packet);
+      else waiter.resolve(packet);
     });
     const fail = (error: unknown): void => {
       this.#failure ??= new InputWorkerFailedError('the input worker thread failed', {
@@ -136,38 +148,47 @@ export class InputWorkerClient {
     this.#worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
   }
 
-  /** Requests posted whose block was not taken yet. */
+  /** Chunk mode: requests posted whose packet was not taken yet. */
   get inFlight(): number {
     return this.#inFlight;
   }
 
-  /** Posts a copy of `chunk` (the copy is transferred, `chunk` stays the caller's). */
+  /** Chunk mode: posts a copy of `chunk` (the copy is transferred, `chunk` stays the caller's). */
   push(chunk: Buffer): void {
     const copy = new Uint8Array(chunk.length);
     copy.set(chunk);
-    this.#worker.postMessage({ chunk: copy.buffer } satisfies InputWorkerRequest, [copy.buffer]);
+    this.#post({ kind: 'chunk', chunk: copy.buffer }, [copy.buffer]);
     this.#inFlight++;
   }
 
-  /** Posts the end of input: its block holds the last line, if it had no newline. */
+  /** Chunk mode: posts the end of input; its packet holds the last line and pending runs. */
   end(): void {
-    this.#worker.postMessage({} satisfies InputWorkerRequest);
+    this.#post({ kind: 'end' });
     this.#inFlight++;
   }
 
-  /** The next block, in request order. */
-  next(): Promise<InputBlock> {
-    const block = this.#arrived.shift();
-    if (block !== undefined) {
+  /** `fd` mode: the packets holding `bytes` were routed. */
+  ack(bytes: number): void {
+    this.#post({ kind: 'ack', bytes });
+  }
+
+  #post(request: InputWorkerRequest, transfer: ArrayBuffer[] = []): void {
+    this.#worker.postMessage(request, transfer);
+  }
+
+  /** The next packet, in order. */
+  next(): Promise<InputPacket> {
+    const packet = this.#arrived.shift();
+    if (packet !== undefined) {
       this.#inFlight--;
-      return Promise.resolve(block);
+      return Promise.resolve(packet);
     }
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
-    return new Promise<InputBlock>((resolve, reject) => {
+    return new Promise<InputPacket>((resolve, reject) => {
       this.#waiter = {
-        resolve: (b) => {
+        resolve: (p) => {
           this.#inFlight--;
-          resolve(b);
+          resolve(p);
         },
         reject,
       };

@@ -1,113 +1,228 @@
 /**
- * The input worker thread (knob `input_workers` = 1): splits the input chunks the InputConsumer
- * posts into lines, validates every line with the same parser the main thread uses
- * (`parseInputLine`), and posts back blocks of complete lines with what routing needs: the
- * line's stream (by catalog position) for a record, -1 for any other message (the main thread
- * parses those few itself). Parsing here is validation only: its objects die in this thread; the
- * record is parsed again, once, where the connector consumes it.
+ * The input worker thread (knob `input_workers` = 1): reads the input (its own file descriptor,
+ * or the chunks the InputConsumer posts), splits it into lines, validates every line with the
+ * same parser the main thread uses (`parseInputLine`), and groups each stream's records into
+ * line runs (line-run.ts) exactly as the in-thread consumer groups them: a stream's run is posted
+ * when it reaches `streamSendBytes`, all runs when they reach `totalSendBytes`, and before any
+ * message that needs them (a STREAM state or a status: its stream's; any other state: all, oldest
+ * first). Other messages are posted as lines, in input order, for the main thread to parse and
+ * act on. Parsing here is validation only: its objects die in this thread; the record is parsed
+ * again, once, where the connector consumes it.
  *
- * The first invalid line (or a record of a stream not in the catalog, or a line too long) stops
- * the worker: the block carries the lines before it and the error, which the main thread raises
- * after routing them — exactly where the in-thread consumer would have failed.
+ * The first invalid line (a broken message, a record of a stream not in the catalog or after its
+ * stream's terminal status, a line too long) stops the worker: the packet carries what came
+ * before it and the error, which the main thread raises after routing them — the same error, for
+ * the same line, as the in-thread consumer.
+ *
+ * Reading its own descriptor, the worker keeps reading while the main thread is busy (a
+ * connector parsing a batch), up to `maxUnacknowledged` bytes of posted, unrouted lines.
  */
+import { createReadStream, fstatSync } from 'node:fs';
+import { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LineTooLongError, MalformedMessageError } from '../errors/input-errors.js';
 import { parseInputLine } from '../protocol/input-message.js';
 import { type Line, LineSplitter } from '../protocol/line-splitter.js';
-import { describeStream } from '../protocol/messages.js';
-import {
-  allocateBlock,
-  type InputBlock,
-  type InputWorkerError,
-  type InputWorkerInit,
-  type InputWorkerRequest,
-  NOT_A_RECORD,
+import { describeStream, streamKey } from '../protocol/messages.js';
+import type {
+  InputPacket,
+  InputWorkerError,
+  InputWorkerInit,
+  InputWorkerRequest,
+  PacketItem,
 } from './input-worker-protocol.js';
+import { buildRun } from './line-run.js';
 
 const port = parentPort;
 if (port === null) throw new Error('input-worker.js runs only as a worker thread');
 const init = workerData as InputWorkerInit;
 const streams = new Map(init.streamKeys.map((key, i) => [key, i]));
 const splitter = new LineSplitter({ maxLineBytes: init.maxLineBytes });
-let stopped = false;
+/** File reads: large enough to be cheap, small enough that pending lines hold little. */
+const FILE_READ_BYTES = 256 * 1024;
 
-class UnknownStream {
-  constructor(
-    readonly lineNumber: number,
-    readonly streamName: string,
-  ) {}
+class StopAt {
+  constructor(readonly error: InputWorkerError) {}
 }
 
-function code(line: Line): number {
-  const message = parseInputLine(line.bytes, line.lineNumber);
-  if (message.kind !== 'record') return NOT_A_RECORD;
-  const stream = streams.get(message.streamKey);
-  if (stream !== undefined) return stream;
-  const { record } = message;
-  throw new UnknownStream(
-    line.lineNumber,
-    describeStream({ namespace: record.namespace, name: record.stream }),
-  );
+/** A stream's records read and not posted yet (views of the input chunks). */
+interface Pending {
+  readonly lines: Buffer[];
+  bytes: number;
+}
+/** By stream position; insertion order is the order of each stream's oldest pending record. */
+const pending = new Map<number, Pending>();
+let pendingBytes = 0;
+/** Streams whose terminal status (COMPLETE or INCOMPLETE) was read. */
+const ended = new Set<number>();
+
+let items: PacketItem[] = [];
+let transfer: ArrayBuffer[] = [];
+let itemBytes = 0;
+let stopped = false;
+
+function postRun(stream: number): void {
+  const records = pending.get(stream);
+  if (records === undefined) return;
+  pending.delete(stream);
+  pendingBytes -= records.bytes;
+  const { buffer } = buildRun(records.lines, records.bytes);
+  items.push({ kind: 'run', stream, buffer, count: records.lines.length });
+  transfer.push(buffer);
+  itemBytes += records.bytes;
+}
+
+function postAllRuns(): void {
+  for (const stream of [...pending.keys()]) postRun(stream);
+}
+
+function consume(line: Line): void {
+  const { bytes, lineNumber } = line;
+  const message = parseInputLine(bytes, lineNumber);
+  if (message.kind === 'record') {
+    const stream = streams.get(message.streamKey);
+    if (stream === undefined) {
+      const { record } = message;
+      throw new StopAt({
+        kind: 'unknown-stream',
+        lineNumber,
+        streamName: describeStream({ namespace: record.namespace, name: record.stream }),
+      });
+    }
+    if (ended.has(stream)) throw new StopAt({ kind: 'after-end', lineNumber, stream });
+    let records = pending.get(stream);
+    if (records === undefined) {
+      records = { lines: [], bytes: 0 };
+      pending.set(stream, records);
+    }
+    records.lines.push(bytes);
+    records.bytes += bytes.length;
+    pendingBytes += bytes.length;
+    if (records.bytes >= init.streamSendBytes) postRun(stream);
+    else if (pendingBytes >= init.totalSendBytes) postAllRuns();
+    return;
+  }
+  // The records a message concerns go before it.
+  if (message.kind === 'stream_status') {
+    const stream = streams.get(message.streamKey);
+    if (stream !== undefined) {
+      postRun(stream);
+      if (message.status === 'COMPLETE' || message.status === 'INCOMPLETE') ended.add(stream);
+    }
+  } else if (message.kind === 'state') {
+    const descriptor =
+      message.stateType === 'STREAM' ? message.state.stream?.stream_descriptor : undefined;
+    if (descriptor === undefined) postAllRuns();
+    else {
+      const stream = streams.get(streamKey(descriptor));
+      if (stream !== undefined) postRun(stream);
+    }
+  }
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  items.push({ kind: 'line', lineNumber, bytes: copy });
+  transfer.push(copy.buffer);
+  itemBytes += bytes.length;
 }
 
 function describeError(error: unknown): InputWorkerError {
+  if (error instanceof StopAt) return error.error;
   if (error instanceof MalformedMessageError)
     return { kind: 'malformed', lineNumber: error.lineNumber, problem: error.problem };
   if (error instanceof LineTooLongError)
     return { kind: 'too-long', lineNumber: error.lineNumber, maxLineBytes: error.maxLineBytes };
-  if (error instanceof UnknownStream)
-    return { kind: 'unknown-stream', lineNumber: error.lineNumber, streamName: error.streamName };
   return { kind: 'other', message: error instanceof Error ? error.message : String(error) };
 }
 
-function post(lines: Line[], codes: number[], error: InputWorkerError | undefined): void {
-  let total = 0;
-  for (const line of lines) total += line.bytes.length;
-  // One transferable buffer: offsets, codes and line numbers, then the lines' bytes.
-  const { block, offsets, codes: codeArray, numbers, bytes } = allocateBlock(lines.length, total);
-  let at = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as Line;
-    offsets[i] = at;
-    bytes.set(line.bytes, at);
-    at += line.bytes.length;
-    numbers[i] = line.lineNumber;
-    codeArray[i] = codes[i] as number;
+/** Consumes a chunk (or, without one, the end of input); false once stopped. */
+function consumeChunk(chunk: Buffer | undefined): InputWorkerError | undefined {
+  try {
+    if (chunk !== undefined) {
+      splitter.push(chunk);
+      for (let line = splitter.next(); line !== undefined; line = splitter.next()) consume(line);
+    } else {
+      const last = splitter.end();
+      if (last !== undefined) consume(last);
+      postAllRuns();
+    }
+    return undefined;
+  } catch (caught) {
+    stopped = true;
+    return describeError(caught);
   }
-  offsets[lines.length] = at;
-  const message: InputBlock = {
-    block,
-    lines: lines.length,
-    carry: splitter.bufferedBytes,
-    ...(error === undefined ? {} : { error }),
-  };
-  port?.postMessage(message, [block]);
 }
 
-port.on('message', (request: InputWorkerRequest) => {
-  const lines: Line[] = [];
-  const codes: number[] = [];
-  let error: InputWorkerError | undefined;
-  if (!stopped) {
-    try {
-      if (request.chunk !== undefined) {
-        splitter.push(Buffer.from(request.chunk));
-        for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
-          codes.push(code(line));
-          lines.push(line);
-        }
-      } else {
-        const last = splitter.end();
-        if (last !== undefined) {
-          codes.push(code(last));
-          lines.push(last);
-        }
-      }
-    } catch (caught) {
-      stopped = true;
-      error = describeError(caught);
-    }
+function post(error: InputWorkerError | undefined, end: boolean): number {
+  const packet: InputPacket = {
+    items,
+    bytes: itemBytes,
+    ...(error === undefined ? {} : { error }),
+    ...(end ? { end } : {}),
+  };
+  const bytes = itemBytes;
+  port?.postMessage(packet, transfer);
+  items = [];
+  transfer = [];
+  itemBytes = 0;
+  return bytes;
+}
+
+/** Chunk mode: one packet per request (empty after a stop), so the consumer's count holds. */
+function serveChunks(): void {
+  port?.on('message', (request: InputWorkerRequest) => {
+    if (request.kind === 'ack') return;
+    const error = stopped
+      ? undefined
+      : consumeChunk(request.kind === 'chunk' ? Buffer.from(request.chunk) : undefined);
+    post(error, false);
+  });
+}
+
+/** The descriptor as a stream: a socket for a pipe or socket, a file stream for a file. */
+function openInput(fd: number): Readable {
+  const stat = fstatSync(fd);
+  if (stat.isFIFO() || stat.isSocket()) return new Socket({ fd, readable: true, writable: false });
+  return createReadStream('', { fd, autoClose: false, highWaterMark: FILE_READ_BYTES });
+}
+
+/** `fd` mode: reads until the end of input, pausing while too much is unacknowledged. */
+function readDescriptor(fd: number): void {
+  let unacknowledged = 0;
+  let input: Readable;
+  try {
+    input = openInput(fd);
+  } catch (error) {
+    post(describeError(error), false);
+    return;
   }
-  // Every request gets exactly one block (empty after a stop), so the consumer's count holds.
-  post(lines, codes, error);
-});
+  port?.on('message', (request: InputWorkerRequest) => {
+    if (request.kind !== 'ack') return;
+    unacknowledged -= request.bytes;
+    if (unacknowledged < init.maxUnacknowledged && input.isPaused() && !stopped) input.resume();
+  });
+  input.on('data', (chunk: Buffer) => {
+    if (stopped) return;
+    const error = consumeChunk(chunk);
+    if (error !== undefined) {
+      input.destroy();
+      post(error, false);
+      return;
+    }
+    if (items.length > 0) unacknowledged += post(undefined, false);
+    if (unacknowledged >= init.maxUnacknowledged) input.pause();
+  });
+  input.on('end', () => {
+    if (stopped) return;
+    stopped = true;
+    post(consumeChunk(undefined), true);
+  });
+  input.on('error', (error) => {
+    if (stopped) return;
+    stopped = true;
+    post({ kind: 'other', message: `reading the input failed: ${error.message}` }, false);
+  });
+}
+
+if (init.fd === undefined) serveChunks();
+else readDescriptor(init.fd);

@@ -3,7 +3,7 @@
  *
  * Terms:
  * - stream event: what the InputConsumer sends a stream's SpillToDisk task — consecutive records
- *   (their raw input lines and the index of the first), a flush request, or the end of the
+ *   (a run of their input lines and the index of the first), a flush request, or the end of the
  *   stream.
  * - spilled batch: a contiguous range of one stream's records, handed by SpillToDisk to the
  *   ProcessRecords workers: a spill file of raw record lines, the same bytes kept in memory
@@ -13,7 +13,7 @@
  */
 import type { DestinationStream } from '../catalog/destination-stream.js';
 import type { Batch } from '../write/destination-writer.js';
-import type { ArenaContent } from './line-arena.js';
+import type { LineRun } from './line-run.js';
 import type { IndexRange } from './range-set.js';
 
 /** `memory`: the input waits for memory — records held in memory go to a spill file. */
@@ -24,9 +24,9 @@ export type StreamEvent =
       readonly kind: 'records';
       /** Index of the first record; the others follow without gaps. */
       readonly first: number;
-      /** Each record's input line (validated), without the newline. */
-      readonly lines: readonly Buffer[];
-      /** Sum of the lines' lengths: reserved from the memory budget, released by SpillToDisk. */
+      /** The records' input lines (validated). */
+      readonly run: LineRun;
+      /** The lines' bytes (`lineBytes(run)`): reserved from the memory budget. */
       readonly bytes: number;
     }
   | { readonly kind: 'flush'; readonly reason: FlushReason }
@@ -42,9 +42,9 @@ export interface SpilledBatch {
   readonly endOfStream: boolean;
   /** The spill file; undefined for an empty range and for records kept in memory. */
   readonly path: string | undefined;
-  /** The records' raw lines, when kept in memory instead of a spill file. */
-  readonly lines?: ArenaContent;
-  /** Bytes of the memory budget held by `lines`; released once the connector processed them. */
+  /** The records' lines, when kept in memory instead of a spill file. */
+  readonly runs?: readonly LineRun[];
+  /** Bytes of the memory budget held by `runs`; released once the connector processed them. */
   readonly memoryReserved?: number;
   /** Bytes reserved from the disk budget for the file; released when it is deleted. */
   readonly diskReserved: number;

@@ -14,7 +14,7 @@ import type { DestinationRecord } from '../write/destination-writer.js';
 import type { GuardedAccumulator } from '../write/guarded-stream-loader.js';
 import type { PipelineContext } from './pipeline-context.js';
 import { type BatchEnvelope, requiresProcessing, type SpilledBatch } from './pipeline-items.js';
-import { readArena, readSpillFile } from './spill-file-reader.js';
+import { readRuns, readSpillFile } from './spill-file-reader.js';
 
 const NO_RECORDS: readonly DestinationRecord[] = Object.freeze([]);
 
@@ -81,8 +81,8 @@ export class ProcessRecordsWorker {
         this.#accumulators.set(key, accumulator);
       }
       const records =
-        item.lines !== undefined
-          ? readArena(item.lines, item.stream)
+        item.runs !== undefined
+          ? readRuns(item.runs, item.stream)
           : item.path === undefined
             ? NO_RECORDS
             : readSpillFile(item.path, item.stream, ctx.knobs.maxLineBytes);

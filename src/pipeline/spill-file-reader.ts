@@ -1,7 +1,7 @@
 /**
- * Reads a spill file (or the raw lines of a batch kept in memory) back as DestinationRecords,
- * lazily and synchronously (256 KiB reads), so a connector iterating them holds one record at a
- * time. Spill files hold the raw input lines that the InputConsumer already validated.
+ * Reads a spill file (or the line runs of a batch kept in memory) back as DestinationRecords,
+ * lazily and synchronously (256 KiB reads; a run at a time), so a connector iterating them holds
+ * few records at a time. Both hold input lines that the InputConsumer already validated.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { DestinationStream } from '../catalog/destination-stream.js';
@@ -9,7 +9,7 @@ import { SystemError } from '../errors/destkit-error.js';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import type { AirbyteRecord } from '../protocol/messages.js';
 import type { DestinationRecord } from '../write/destination-writer.js';
-import type { ArenaContent } from './line-arena.js';
+import { type LineRun, parseRun } from './line-run.js';
 
 const READ_BYTES = 256 * 1024;
 
@@ -19,16 +19,19 @@ export class SpillFileCorruptError extends SystemError {
 
 /** Parses one validated RECORD line into a DestinationRecord of `stream`. */
 export function toDestinationRecord(line: Buffer, stream: DestinationStream): DestinationRecord {
-  return recordOf(line.toString('utf8'), line.length, stream);
+  const record = (JSON.parse(line.toString('utf8')) as { record: AirbyteRecord }).record;
+  return {
+    stream,
+    data: record.data,
+    emittedAt: record.emitted_at,
+    meta: record.meta,
+    sizeBytes: line.length,
+  };
 }
 
-function recordOf(text: string, sizeBytes: number, stream: DestinationStream): DestinationRecord {
-  const record = (JSON.parse(text) as { record: AirbyteRecord }).record;
-  return { stream, data: record.data, emittedAt: record.emitted_at, meta: record.meta, sizeBytes };
-}
-
-function corrupt(where: string, lineNumber: number, cause: unknown): SpillFileCorruptError {
-  return new SpillFileCorruptError(`${where} line ${lineNumber} cannot be read back`, { cause });
+/** JSON.parse's message quotes the input: it is not kept as the cause (record data). */
+function corrupt(where: string, lineNumber: number): SpillFileCorruptError {
+  return new SpillFileCorruptError(`${where} line ${lineNumber} cannot be read back`);
 }
 
 export function* readSpillFile(
@@ -44,26 +47,23 @@ export function* readSpillFile(
   }
 }
 
-/** The lines of a batch kept in memory, parsed as the connector iterates. */
-export function* readArena(
-  content: ArenaContent,
+/** The runs of a batch kept in memory, parsed a run at a time as the connector iterates. */
+export function* readRuns(
+  runs: readonly LineRun[],
   stream: DestinationStream,
 ): Generator<DestinationRecord, void, undefined> {
-  let lineNumber = 0;
-  for (let b = 0; b < content.buffers.length; b++) {
-    const buffer = content.buffers[b] as Buffer;
-    const ends = content.ends[b] as readonly number[];
-    let start = 0;
-    for (const end of ends) {
-      lineNumber++;
-      let record: DestinationRecord;
-      try {
-        record = recordOf(buffer.toString('utf8', start, end), end - start, stream);
-      } catch (error) {
-        throw corrupt('a batch kept in memory', lineNumber, error);
-      }
-      yield record;
-      start = end + 1;
+  for (const run of runs) {
+    const { ends } = run;
+    const messages = parseRun(run, 'a batch kept in memory') as { record: AirbyteRecord }[];
+    for (let i = 0, start = 0; i < messages.length; start = (ends[i] as number) + 1, i++) {
+      const { record } = messages[i] as { record: AirbyteRecord };
+      yield {
+        stream,
+        data: record.data,
+        emittedAt: record.emitted_at,
+        meta: record.meta,
+        sizeBytes: (ends[i] as number) - start,
+      };
     }
   }
 }
@@ -102,7 +102,7 @@ function parseSpilled(
 ): DestinationRecord {
   try {
     return toDestinationRecord(bytes, stream);
-  } catch (error) {
-    throw corrupt(where, lineNumber, error);
+  } catch {
+    throw corrupt(where, lineNumber);
   }
 }

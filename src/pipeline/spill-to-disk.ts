@@ -5,12 +5,12 @@
  * at the end of the stream.
  *
  * Two paths, one batch at a time:
- * - memory path (while the workers keep up): the batch keeps its raw lines in memory (copied
- *   into a LineArena, so the input's chunks are not held) and, at flush, if a worker is free,
- *   hands them over directly: no disk round trip. The worker parses
- *   them as the connector iterates, so parsed records die young. The lines keep their memory
- *   reservation until the connector processed them.
- * - spill path: the raw input lines are written to a spill file (no re-serialization) and the
+ * - memory path (while the workers keep up): the batch keeps the line runs it was sent (each
+ *   holds only its own records' lines) and, at flush, if a worker is free, hands them over
+ *   directly: no disk round trip. The worker parses a run at a time as the connector iterates,
+ *   so parsed records die young. The lines keep their memory reservation until the connector
+ *   processed them.
+ * - spill path: the runs are written to a spill file as they are (no re-serialization) and the
  *   worker reads them back. A batch takes this path when it opens while workers are behind,
  *   when a flushed memory batch finds no free worker, and when the input waits for memory (a
  *   `memory` flush): its lines are written out and their memory goes back to the input.
@@ -25,7 +25,7 @@ import { SystemError } from '../errors/destkit-error.js';
 import type { ChannelProducer } from '../runtime/channel.js';
 import { EMPTY, END } from '../runtime/channel.js';
 import type { TaskContext } from '../runtime/task-context.js';
-import { LineArena } from './line-arena.js';
+import { type LineRun, lineBytes, linesFilling, splitRun } from './line-run.js';
 import type { PipelineContext, StreamPlumbing } from './pipeline-context.js';
 import type { SpilledBatch, StreamEvent } from './pipeline-items.js';
 
@@ -33,8 +33,6 @@ import type { SpilledBatch, StreamEvent } from './pipeline-items.js';
 const WRITE_CHUNK_BYTES = 256 * 1024;
 /** Share of the memory budget the memory path may use (see `workersKeepUp`). */
 const MEMORY_PATH_BUDGET_SHARE = 0.25;
-/** Size of the buffers a batch's lines are copied into (smaller for smaller batches). */
-const ARENA_CHUNK_BYTES = 256 * 1024;
 
 export class RecordIndexGapError extends SystemError {
   override readonly code = 'SPILL_INDEX_GAP';
@@ -58,8 +56,10 @@ interface OpenBatch {
   /** Spill path: the file, opened at the first write. */
   file: SpillFile | undefined;
   diskReserved: number;
-  /** Raw lines not yet written or handed over; their bytes are reserved from the memory budget. */
-  readonly pending: LineArena;
+  /** Runs not yet written or handed over; their line bytes are reserved from the memory budget. */
+  pending: LineRun[];
+  /** Line bytes of `pending`. */
+  pendingBytes: number;
 }
 
 export class SpillToDisk {
@@ -109,27 +109,30 @@ export class SpillToDisk {
             `stream ${this.plumbing.stream.label}: record ${event.first} arrived where ${this.#nextIndex} was expected`,
           );
         }
-        this.#nextIndex += event.lines.length;
-        // The event is cut where a batch reaches the batch size: a batch ends with the record
-        // that fills it, whatever the input chunks were.
-        const { lines } = event;
-        for (let from = 0; from < lines.length; ) {
+        this.#nextIndex += event.run.ends.length;
+        // The run is cut where a batch reaches the batch size: a batch ends with the record that
+        // fills it, whatever the input chunks were.
+        let rest: LineRun | undefined = event.run;
+        let first = event.first;
+        while (rest !== undefined) {
           const room = ctx.knobs.batchSizeBytes - (this.#batch?.bytes ?? 0);
-          let to = from;
-          let bytes = 0;
-          while (to < lines.length && bytes < room) bytes += (lines[to++] as Buffer).length;
-          const need = bytes + (to - from);
+          const take = linesFilling(rest, room);
+          let part = rest;
+          rest = undefined;
+          if (take < part.ends.length) [part, rest] = splitRun(part, take);
+          // Disk: the lines and their newlines.
+          const need = part.bytes.length;
           if (!ctx.disk.tryReserveSync(need)) {
             if (this.#batch !== undefined) await this.flush(false, task);
             await ctx.disk.reserveBytes(need, task.signal);
           }
-          const batch = this.#batch ?? this.openBatch(event.first + from);
+          const batch = this.#batch ?? this.openBatch(first);
           batch.diskReserved += need;
-          this.add(batch, lines, from, to, bytes);
-          if (!batch.inMemory && batch.pending.bytes >= WRITE_CHUNK_BYTES)
+          this.add(batch, part);
+          first += take;
+          if (!batch.inMemory && batch.pendingBytes >= WRITE_CHUNK_BYTES)
             await this.writePending(batch);
           if (batch.bytes >= ctx.knobs.batchSizeBytes) await this.flush(false, task);
-          from = to;
         }
         return;
       }
@@ -162,7 +165,8 @@ export class SpillToDisk {
       inMemory: this.workersKeepUp(),
       file: undefined,
       diskReserved: 0,
-      pending: new LineArena(Math.min(ARENA_CHUNK_BYTES, this.ctx.knobs.batchSizeBytes)),
+      pending: [],
+      pendingBytes: 0,
     };
     return this.#batch;
   }
@@ -180,19 +184,28 @@ export class SpillToDisk {
     return files.buffered === 0 || files.waitingReceivers > 0;
   }
 
-  /** Adds records `[from, to)` of the event (`bytes` long) to the batch. */
-  private add(batch: OpenBatch, lines: readonly Buffer[], from: number, to: number, bytes: number) {
-    for (let i = from; i < to; i++) batch.pending.append(lines[i] as Buffer);
-    batch.count += to - from;
+  private add(batch: OpenBatch, run: LineRun): void {
+    const bytes = lineBytes(run);
+    batch.pending.push(run);
+    batch.pendingBytes += bytes;
+    batch.count += run.ends.length;
     batch.bytes += bytes;
   }
 
+  /** The pending runs, taken out of the batch (their reservation goes with them). */
+  private takePending(batch: OpenBatch): LineRun[] {
+    const runs = batch.pending;
+    batch.pending = [];
+    batch.pendingBytes = 0;
+    return runs;
+  }
+
   private async writePending(batch: OpenBatch): Promise<void> {
-    if (batch.pending.lines === 0) return;
-    const reserved = batch.pending.bytes;
-    const { buffers } = batch.pending.take();
+    if (batch.pending.length === 0) return;
+    const reserved = batch.pendingBytes;
+    const runs = this.takePending(batch);
     batch.file ??= await this.openFile();
-    await batch.file.handle.writev(buffers);
+    await batch.file.handle.writev(runs.map((run) => run.bytes));
     this.ctx.memory.releaseBytes(reserved);
     this.countStats(batch);
   }
@@ -236,8 +249,8 @@ export class SpillToDisk {
         sizeBytes: batch.bytes,
         path: undefined,
         diskReserved: 0,
-        memoryReserved: batch.pending.bytes,
-        lines: batch.pending.take(),
+        memoryReserved: batch.pendingBytes,
+        runs: this.takePending(batch),
       };
       await this.handOver(handOver, task);
       return;
@@ -270,7 +283,7 @@ export class SpillToDisk {
     const batch = this.#batch;
     if (batch === undefined) return;
     this.#batch = undefined;
-    this.ctx.memory.releaseBytes(batch.pending.bytes);
+    this.ctx.memory.releaseBytes(batch.pendingBytes);
     this.ctx.disk.releaseBytes(batch.diskReserved);
     if (batch.file === undefined) return;
     await batch.file.handle.close().catch(() => undefined);

@@ -118,6 +118,14 @@ export class StreamManager {
     return index;
   }
 
+  /** Assigns the next `count` records their indexes; returns the first. */
+  nextRecordIndexes(count: number): number {
+    if (this.#endOfStream !== 'open') throw new RecordAfterEndOfStreamError(this.descriptor);
+    const index = this.#recordCount;
+    this.#recordCount = index + count;
+    return index;
+  }
+
   /** Records the stream's terminal status (COMPLETE → true, INCOMPLETE → false), exactly once. */
   markEndOfStream(complete: boolean): void {
     if (this.#endOfStream !== 'open') throw new EndOfStreamTwiceError(this.descriptor);

@@ -1,6 +1,6 @@
 /** Runs the built `destkit` CLI as a child process speaking the protocol over pipes. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,8 @@ export interface CliResult {
 
 export interface RunOptions {
   stdin?: string | Buffer;
+  /** Run with this file as stdin (a regular file descriptor) instead of a pipe. */
+  stdinFile?: string;
   env?: Record<string, string>;
   /** Called once the child started; may write to stdin or send signals. */
   onStart?: (child: import('node:child_process').ChildProcess) => void;
@@ -31,27 +33,29 @@ export interface RunOptions {
 
 export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
+    const file = options.stdinFile === undefined ? undefined : openSync(options.stdinFile, 'r');
     const child = spawn(
       process.execPath,
       [...(options.nodeFlags ?? []), options.script ?? CLI, ...args],
       {
         env: { ...process.env, ...options.env },
-        stdio: ['pipe', 'pipe', 'pipe'],
+        stdio: [file ?? 'pipe', 'pipe', 'pipe'],
       },
     );
+    if (file !== undefined) closeSync(file);
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       stdout += d;
     });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
     });
-    child.stdin.on('error', () => undefined);
+    child.stdin?.on('error', () => undefined);
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    if (options.stdin !== undefined) child.stdin.write(options.stdin);
-    if (!options.keepStdinOpen) child.stdin.end();
+    if (options.stdin !== undefined) child.stdin?.write(options.stdin);
+    if (!options.keepStdinOpen) child.stdin?.end();
     options.onStart?.(child);
   });
 }

@@ -106,6 +106,23 @@ describe(DestinationTaskLauncher, () => {
     });
   });
 
+  describe('with an input worker and a memory budget smaller than a run', () => {
+    // Found by pipeline.property.test.ts (seed -335530712): the input worker groups a stream's
+    // records into runs of up to 64 KiB; a run must be reserved in pieces that fit the budget.
+    it('routes the run in pieces and loads every record', async () => {
+      const records = Array.from({ length: 40 }, (_, i) =>
+        record('users', { id: i, pad: 'x'.repeat(250) }),
+      );
+      const { run, backend } = await sync([...records, status('users', 'COMPLETE')], {
+        knobs: { inputWorkers: 1, memoryBudgetBytes: 4099, batchSizeBytes: 1000 },
+      });
+      expect(run.outcome.error).toBeUndefined();
+      expect(run.outcome).toMatchObject({ status: 'succeeded', recordsRead: 40 });
+      expect(finalIds(backend, 'users')).toEqual(['old', ...records.map((_, i) => String(i))]);
+      expectCleanEnd(run);
+    });
+  });
+
   describe('when setup fails', () => {
     it('opens no stream, runs no processRecords and fails with the setup error', async () => {
       const { run, backend } = await sync(

@@ -1,0 +1,44 @@
+/**
+ * The input of a sync when it is a file descriptor (stdin of a connector process). Iterating it
+ * opens the descriptor's stream on this thread; the InputConsumer's input worker reads the
+ * descriptor itself instead (`readableFd`), and then this thread never opens it.
+ */
+import { fstatSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+
+export class FileDescriptorInput implements AsyncIterable<Buffer> {
+  #stream: Readable | undefined;
+  #destroyed = false;
+
+  /** @param open opens the descriptor's stream on this thread (e.g. `() => process.stdin`). */
+  constructor(
+    readonly fd: number,
+    private readonly open: () => Readable,
+  ) {}
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    this.#stream ??= this.open();
+    if (this.#destroyed) this.#stream.destroy();
+    return this.#stream[Symbol.asyncIterator]();
+  }
+
+  /**
+   * The descriptor, when another thread can read it: a pipe, a socket or a regular file (not a
+   * terminal), and this thread has not opened it.
+   */
+  readableFd(): number | undefined {
+    if (this.#stream !== undefined || this.#destroyed) return undefined;
+    try {
+      const stat = fstatSync(this.fd);
+      return stat.isFIFO() || stat.isSocket() || stat.isFile() ? this.fd : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stops reading on this thread (a worker reading the descriptor is stopped by its abort). */
+  destroy(): void {
+    this.#destroyed = true;
+    this.#stream?.destroy();
+  }
+}

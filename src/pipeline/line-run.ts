@@ -1,0 +1,132 @@
+/**
+ * A line run: some validated record lines of one stream, copied back to back into a buffer of
+ * their own, each followed by `\n` (the spill file format), with where each line ends. Records
+ * travel from the input to the connector as runs: the input builds them (the main thread, or the
+ * input worker thread, which transfers them), SpillToDisk cuts them at batch boundaries and
+ * either writes them to a spill file as they are or hands them to a ProcessRecords worker, which
+ * parses a whole run at once (`parseRun`).
+ *
+ * A run owns its bytes: holding it holds no input chunk and no other stream's records.
+ */
+import { SystemError } from '../errors/destkit-error.js';
+
+const NEWLINE = 0x0a;
+const COMMA = 0x2c;
+
+export interface LineRun {
+  /** The lines, each followed by `\n`; exactly the run's lines. */
+  readonly bytes: Buffer;
+  /** `ends[i]`: offset in `bytes` of line `i`'s newline. Line `i` starts at `ends[i - 1] + 1`. */
+  readonly ends: Int32Array;
+}
+
+/** Bytes of the run's lines, newlines excluded (what the memory budget counts). */
+export function lineBytes(run: LineRun): number {
+  return run.bytes.length - run.ends.length;
+}
+
+/** A buffer of its own (never the shared pool), so it can be transferred; not zeroed. */
+function allocateUnzeroed(size: number): ArrayBuffer {
+  return Buffer.allocUnsafeSlow(size).buffer as ArrayBuffer;
+}
+
+/**
+ * Copies `lines` (`bytes` long in all) into a new run, in one buffer of its own (ends first,
+ * then the lines) that the input worker transfers whole.
+ */
+export function buildRun(
+  lines: readonly Buffer[],
+  bytes: number,
+): { readonly run: LineRun; readonly buffer: ArrayBuffer } {
+  const count = lines.length;
+  const buffer = allocateUnzeroed(4 * count + bytes + count);
+  const ends = new Int32Array(buffer, 0, count);
+  const out = Buffer.from(buffer, 4 * count, bytes + count);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const line = lines[i] as Buffer;
+    out.set(line, at);
+    at += line.length;
+    ends[i] = at;
+    out[at++] = NEWLINE;
+  }
+  return { run: { bytes: out, ends }, buffer };
+}
+
+/** The run whose backing buffer was built by `buildRun` (after a transfer). */
+export function runOf(buffer: ArrayBuffer, count: number): LineRun {
+  return { ends: new Int32Array(buffer, 0, count), bytes: Buffer.from(buffer, 4 * count) };
+}
+
+/** Line bytes (newlines excluded) of the first `count` lines. */
+export function headBytes(run: LineRun, count: number): number {
+  return count === 0 ? 0 : (run.ends[count - 1] as number) + 1 - count;
+}
+
+/**
+ * How many of the run's first lines hold at least `room` bytes (newlines excluded): the lines a
+ * batch with `room` bytes left takes, the last one filling it. All of them when they hold less.
+ */
+export function linesFilling(run: LineRun, room: number): number {
+  const { ends } = run;
+  // Line bytes of the first k lines: ends[k - 1] + 1 - k.
+  for (let k = 1; k <= ends.length; k++) if ((ends[k - 1] as number) + 1 - k >= room) return k;
+  return ends.length;
+}
+
+/** How many of the run's first lines fit in `limit` bytes (newlines excluded); at least one. */
+export function linesWithin(run: LineRun, limit: number): number {
+  const { ends } = run;
+  let k = 1;
+  while (k < ends.length && (ends[k] as number) - k <= limit) k++;
+  return k;
+}
+
+/** Splits a run after its first `count` lines (0 < count < lines). Views, no copy of the bytes. */
+export function splitRun(run: LineRun, count: number): readonly [LineRun, LineRun] {
+  const cut = (run.ends[count - 1] as number) + 1;
+  const tailEnds = new Int32Array(run.ends.length - count);
+  for (let i = 0; i < tailEnds.length; i++) tailEnds[i] = (run.ends[count + i] as number) - cut;
+  return [
+    { bytes: run.bytes.subarray(0, cut), ends: run.ends.subarray(0, count) },
+    { bytes: run.bytes.subarray(cut), ends: tailEnds },
+  ];
+}
+
+export class LineRunCorruptError extends SystemError {
+  override readonly code = 'LINE_RUN_CORRUPT';
+}
+
+/**
+ * Parses every line of a run, in one `JSON.parse` of them as an array. This is sound only
+ * because every line was validated on its own as one JSON object when it was read: whole JSON
+ * values joined by commas are exactly the array of those values. Should the array not parse to
+ * one value per line (a defect, not bad input), the lines are parsed one by one to name the first
+ * that fails.
+ *
+ * Consumes the run: its newlines become commas.
+ */
+export function parseRun(run: LineRun, where: string): unknown[] {
+  const { bytes, ends } = run;
+  const count = ends.length;
+  if (count === 0) return [];
+  for (let i = 0; i < count - 1; i++) bytes[ends[i] as number] = COMMA;
+  const last = ends[count - 1] as number;
+  let values: unknown;
+  try {
+    values = JSON.parse(`[${bytes.toString('utf8', 0, last)}]`);
+  } catch {
+    values = undefined;
+  }
+  if (Array.isArray(values) && values.length === count) return values;
+  // Find the line that does not parse on its own (JSON.parse's message quotes the input: it is
+  // not kept as the cause, record data never goes into an error).
+  for (let i = 0, start = 0; i < count; start = (ends[i] as number) + 1, i++) {
+    try {
+      JSON.parse(bytes.toString('utf8', start, ends[i]));
+    } catch {
+      throw new LineRunCorruptError(`${where}: line ${i + 1} of a run cannot be read back`);
+    }
+  }
+  throw new LineRunCorruptError(`${where}: a run of ${count} lines does not read back as ${count}`);
+}
