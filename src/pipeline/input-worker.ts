@@ -1,7 +1,8 @@
 /**
  * The input worker thread (knob `input_workers` = 1): reads the input (its own file descriptor,
  * or the chunks the InputConsumer posts), splits it into lines, validates every line with the
- * same parser the main thread uses (`parseInputLine`), and groups each stream's records into
+ * same rules the main thread uses (`classifyMessage` of each line's JSON value, the lines of a
+ * chunk parsed together by `parseLines`, one by one if that fails), and groups each stream's records into
  * line runs (line-run.ts) exactly as the in-thread consumer groups them: a stream's run is posted
  * when it reaches `streamSendBytes`, all runs when they reach `totalSendBytes`, and before any
  * message that needs them (a STREAM state or a status: its stream's; any other state: all, oldest
@@ -22,9 +23,10 @@ import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LineTooLongError, MalformedMessageError } from '../errors/input-errors.js';
-import { parseInputLine } from '../protocol/input-message.js';
+import { classifyMessage, type InputMessage, parseInputLine } from '../protocol/input-message.js';
 import { type Line, LineSplitter } from '../protocol/line-splitter.js';
 import { describeStream, streamKey } from '../protocol/messages.js';
+import { parseLines } from '../protocol/parse-lines.js';
 import type {
   InputPacket,
   InputWorkerError,
@@ -77,9 +79,22 @@ function postAllRuns(): void {
   for (const stream of [...pending.keys()]) postRun(stream);
 }
 
-function consume(line: Line): void {
-  const { bytes, lineNumber } = line;
-  const message = parseInputLine(bytes, lineNumber);
+/** Validates and routes the lines of a chunk, in order (parsed together when they all parse). */
+function consumeLines(lines: readonly Line[]): void {
+  const values = lines.length > 1 ? parseLines(lines.map((line) => line.bytes)) : undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const { bytes, lineNumber } = lines[i] as Line;
+    consume(
+      values === undefined
+        ? parseInputLine(bytes, lineNumber)
+        : classifyMessage(values[i], bytes, lineNumber),
+      bytes,
+      lineNumber,
+    );
+  }
+}
+
+function consume(message: InputMessage, bytes: Buffer, lineNumber: number): void {
   if (message.kind === 'record') {
     const stream = streams.get(message.streamKey);
     if (stream === undefined) {
@@ -140,10 +155,17 @@ function consumeChunk(chunk: Buffer | undefined): InputWorkerError | undefined {
   try {
     if (chunk !== undefined) {
       splitter.push(chunk);
-      for (let line = splitter.next(); line !== undefined; line = splitter.next()) consume(line);
+      const lines: Line[] = [];
+      try {
+        for (let line = splitter.next(); line !== undefined; line = splitter.next())
+          lines.push(line);
+      } finally {
+        // A line too long stops the splitter: the lines before it still count.
+        consumeLines(lines);
+      }
     } else {
       const last = splitter.end();
-      if (last !== undefined) consume(last);
+      if (last !== undefined) consumeLines([last]);
       postAllRuns();
     }
     return undefined;

@@ -81,6 +81,14 @@ export function parseInputLine(line: Buffer, lineNumber: number): InputMessage {
     // JSON.parse's message quotes the input: it is deliberately dropped, not kept as the cause.
     throw new MalformedMessageError(lineNumber, 'not valid JSON');
   }
+  return classifyMessage(message, line, lineNumber);
+}
+
+/**
+ * Classifies the JSON value of one input line (`line`, as parsed from it alone).
+ * @throws MalformedMessageError naming the line number and the broken rule (never the content).
+ */
+export function classifyMessage(message: unknown, line: Buffer, lineNumber: number): InputMessage {
   if (!isObject(message)) {
     throw new MalformedMessageError(
       lineNumber,
