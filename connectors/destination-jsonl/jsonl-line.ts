@@ -4,6 +4,12 @@
  * `_airbyte_extracted_at` is the record's `emitted_at` (epoch ms) as an ISO-8601 UTC string
  * with millisecond precision (`2023-11-14T22:13:20.000Z`); an emitted_at outside the range of
  * a JavaScript Date is written as null with a DESTINATION_SERIALIZATION_ERROR change.
+ *
+ * The line is exactly `JSON.stringify` of that object plus `\n`, but built from pre-serialized
+ * constant parts: only `_airbyte_data`, a raw id given by the caller and an `_airbyte_meta`
+ * with changes go through `JSON.stringify`. (Serializing an object is the concatenation of its
+ * serialized members in key order, so the bytes are the same; a property test holds the two
+ * side by side.)
  */
 import type { RecordMetaChange } from '../../src/protocol/messages.js';
 import { airbyteMeta, newRawId } from '../../src/write/airbyte-meta.js';
@@ -17,15 +23,63 @@ const EXTRACTED_AT_NULLED: readonly RecordMetaChange[] = Object.freeze([
   },
 ]);
 
-/** `emitted_at` as an ISO-8601 UTC string, or null when no Date can represent it. */
+/** The largest distance from the epoch a Date can represent, in ms (ECMAScript TimeClip). */
+const MAX_DATE_MS = 8.64e15;
+/** `.000Z` … `.999Z`: how every ISO string of a Date ends. */
+const MILLISECOND_SUFFIXES: readonly string[] = Array.from(
+  { length: 1000 },
+  (_, ms) => `.${String(ms).padStart(3, '0')}Z`,
+);
+/** The last whole second formatted, and its ISO string up to the seconds (`…T22:13:20`). */
+let cachedSecond = Number.NaN;
+let cachedSecondPrefix = '';
+
+/**
+ * `emitted_at` as an ISO-8601 UTC string, or null when no Date can represent it — the same
+ * string as `new Date(emittedAtMs).toISOString()`. Records come with the same or close
+ * emitted_at values, so the part up to the seconds is formatted once per second.
+ */
 export function extractedAt(emittedAtMs: number): string | null {
-  const date = new Date(emittedAtMs);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+  // TimeClip: NaN beyond ±8.64e15 ms, else truncated towards zero.
+  if (!(Math.abs(emittedAtMs) <= MAX_DATE_MS)) return null;
+  const ms = Math.trunc(emittedAtMs);
+  let millisecond = ms % 1000;
+  if (millisecond < 0) millisecond += 1000; // before 1970 the second starts below ms
+  const second = ms - millisecond;
+  if (second !== cachedSecond) {
+    cachedSecondPrefix = new Date(second).toISOString().slice(0, -5);
+    cachedSecond = second;
+  }
+  return cachedSecondPrefix + MILLISECOND_SUFFIXES[millisecond];
 }
 
-/** The line of one record, newline included. */
-export function jsonlLine(record: DestinationRecord, rawId: string = newRawId()): string {
-  const at = extractedAt(record.emittedAt);
+/** The serialized constant middle parts of the last (generation id, sync id) pair seen. */
+let partsGenerationId: unknown = null;
+let partsSyncId: unknown = null;
+/** `,"_airbyte_generation_id":G,"_airbyte_meta":` */
+let generationPart = ',"_airbyte_generation_id":null,"_airbyte_meta":';
+/** The same followed by a meta without changes and the data key. */
+let noChangesPart =
+  ',"_airbyte_generation_id":null,"_airbyte_meta":{"sync_id":null,"changes":[]},"_airbyte_data":';
+/** Whether both ids are numbers or null, as typed; anything else takes the generic path. */
+let partsPlain = true;
+
+function isNumberOrNull(value: unknown): value is number | null {
+  return value === null || typeof value === 'number';
+}
+
+function refreshParts(generationId: unknown, syncId: unknown): void {
+  partsGenerationId = generationId;
+  partsSyncId = syncId;
+  partsPlain = isNumberOrNull(generationId) && isNumberOrNull(syncId);
+  if (!partsPlain) return;
+  // JSON.stringify of a number or null: its digits, or null when it is not finite.
+  generationPart = `,"_airbyte_generation_id":${JSON.stringify(generationId)},"_airbyte_meta":`;
+  noChangesPart = `${generationPart}{"sync_id":${JSON.stringify(syncId)},"changes":[]},"_airbyte_data":`;
+}
+
+/** The line as `JSON.stringify` of the whole object: the definition, for unusual values. */
+function genericLine(record: DestinationRecord, rawId: string, at: string | null): string {
   return `${JSON.stringify({
     _airbyte_raw_id: rawId,
     _airbyte_extracted_at: at,
@@ -35,12 +89,71 @@ export function jsonlLine(record: DestinationRecord, rawId: string = newRawId())
   })}\n`;
 }
 
+/** The line of one record; `quotedRawId` is the raw id already serialized as a JSON string. */
+function line(record: DestinationRecord, rawId: string, quotedRawId: string): string {
+  const at = extractedAt(record.emittedAt);
+  const { generationId, syncId } = record.stream;
+  if (generationId !== partsGenerationId || syncId !== partsSyncId) {
+    refreshParts(generationId, syncId);
+  }
+  if (!partsPlain) return genericLine(record, rawId, at);
+  const changes = record.meta?.changes;
+  let middle = noChangesPart;
+  if (at === null || !(changes == null || (Array.isArray(changes) && changes.length === 0))) {
+    const meta = airbyteMeta(record, at === null ? EXTRACTED_AT_NULLED : []);
+    middle = `${generationPart}${JSON.stringify(meta)},"_airbyte_data":`;
+  }
+  const data = JSON.stringify(record.data) as string | undefined;
+  // `data` outside its type (e.g. undefined): JSON.stringify of the object leaves the key out.
+  if (data === undefined) return genericLine(record, rawId, at);
+  // An ISO string has nothing to escape.
+  return at === null
+    ? `{"_airbyte_raw_id":${quotedRawId},"_airbyte_extracted_at":null${middle}${data}}\n`
+    : `{"_airbyte_raw_id":${quotedRawId},"_airbyte_extracted_at":"${at}"${middle}${data}}\n`;
+}
+
+/** The line of one record, newline included. */
+export function jsonlLine(record: DestinationRecord, rawId?: string): string {
+  if (rawId !== undefined) return line(record, rawId, JSON.stringify(rawId));
+  const id = newRawId();
+  return line(record, id, `"${id}"`); // a UUID has nothing to escape
+}
+
+/** A batch's bytes grow in chunks: the first this big, each next one as big as all before it. */
+const FIRST_CHUNK_BYTES = 64 * 1024;
+const MAX_CHUNK_BYTES = 8 * 1024 * 1024;
+const NO_BYTES = Buffer.alloc(0);
+
 /** The lines of some records as one buffer, and how many records it holds. */
 export function jsonlLines(records: Iterable<DestinationRecord>): {
   bytes: Buffer;
   records: number;
 } {
-  const lines: string[] = [];
-  for (const record of records) lines.push(jsonlLine(record));
-  return { bytes: Buffer.from(lines.join(''), 'utf8'), records: lines.length };
+  // Each line is encoded into a chunk as soon as it is made, so no line outlives its record;
+  // the chunks are copied once, into one buffer of the exact size, at the end.
+  const chunks: Buffer[] = [];
+  let chunk = NO_BYTES;
+  let used = 0;
+  let total = 0;
+  let count = 0;
+  for (const record of records) {
+    const id = newRawId();
+    const text = line(record, id, `"${id}"`); // a UUID has nothing to escape
+    count++;
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit: count exactly only when it may not fit.
+    if (chunk.length - used < text.length * 3) {
+      const size = Buffer.byteLength(text, 'utf8');
+      if (chunk.length - used < size) {
+        if (used > 0) chunks.push(chunk.subarray(0, used));
+        total += used;
+        const next = Math.min(Math.max(total, FIRST_CHUNK_BYTES), MAX_CHUNK_BYTES);
+        chunk = Buffer.allocUnsafe(Math.max(size, next));
+        used = 0;
+      }
+    }
+    used += chunk.write(text, used, 'utf8');
+  }
+  if (used > 0) chunks.push(chunk.subarray(0, used));
+  total += used;
+  return { bytes: Buffer.concat(chunks, total), records: count };
 }
