@@ -149,7 +149,9 @@ async function writeCommand(
   options: WriteOptions,
 ): Promise<number> {
   const startedAt = Date.now();
-  const registry = new TaskRegistry({ redactor: session.redactor });
+  // No code of a sync reads the ambient task context (currentTask()); without it no promise
+  // hook runs on every promise of the process.
+  const registry = new TaskRegistry({ redactor: session.redactor, ambientContext: false });
   const channels = new ChannelRegistry();
   let launcher: DestinationTaskLauncher | undefined;
   let memory: MemoryBudget | undefined;

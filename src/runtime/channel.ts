@@ -14,6 +14,7 @@
  *   for room; concurrent waiting producers do not add up.
  */
 import { type DestkitErrorOptions, SystemError } from '../errors/destkit-error.js';
+import { type AbortWatch, abortWatch, isAborted } from './abort-watch.js';
 import type { ChannelSnapshot, ChannelState } from './channel-snapshot.js';
 
 /** Returned by `receive` (and `tryReceive`) once the channel is closed and fully drained. */
@@ -177,19 +178,19 @@ interface PendingSend<T> {
   readonly item: T;
   readonly resolve: () => void;
   readonly reject: (reason: unknown) => void;
-  readonly signal: AbortSignal | undefined;
+  readonly watch: AbortWatch | undefined;
   onAbort: (() => void) | undefined;
 }
 
 interface PendingReceive<T> {
   readonly resolve: (value: T | End) => void;
   readonly reject: (reason: unknown) => void;
-  readonly signal: AbortSignal | undefined;
+  readonly watch: AbortWatch | undefined;
   onAbort: (() => void) | undefined;
 }
 
-function detach(waiter: { signal: AbortSignal | undefined; onAbort: (() => void) | undefined }) {
-  if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+function detach(waiter: { watch: AbortWatch | undefined; onAbort: (() => void) | undefined }) {
+  if (waiter.onAbort !== undefined) waiter.watch?.remove(waiter.onAbort);
   waiter.onAbort = undefined;
 }
 
@@ -322,7 +323,7 @@ export class Channel<T> {
    */
   send(item: T, signal?: AbortSignal): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(this.#sendError());
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal !== undefined && isAborted(signal)) return Promise.reject(signal.reason);
     if (this.#accept(item)) return RESOLVED;
     return this.#waitToSend(item, signal);
   }
@@ -345,17 +346,21 @@ export class Channel<T> {
     if (this.#failed) return Promise.reject(this.#failure);
     if (this.#buffer.length > 0) return Promise.resolve(this.#take());
     if (this.#state === 'closed') return RESOLVED_END;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal === undefined) {
+      return new Promise<T | End>((resolve, reject) => {
+        this.#receivers.push({ resolve, reject, watch: undefined, onAbort: undefined });
+      });
+    }
+    const watch = abortWatch(signal);
+    if (watch.aborted) return Promise.reject(signal.reason);
     return new Promise<T | End>((resolve, reject) => {
-      const waiter: PendingReceive<T> = { resolve, reject, signal, onAbort: undefined };
-      if (signal !== undefined) {
-        waiter.onAbort = () => {
-          waiter.onAbort = undefined;
-          this.#receivers.remove(waiter);
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
+      const waiter: PendingReceive<T> = { resolve, reject, watch, onAbort: undefined };
+      waiter.onAbort = () => {
+        waiter.onAbort = undefined;
+        this.#receivers.remove(waiter);
+        reject(signal.reason);
+      };
+      watch.add(waiter.onAbort);
       this.#receivers.push(waiter);
     });
   }
@@ -499,16 +504,17 @@ export class Channel<T> {
   }
 
   #waitToSend(item: T, signal: AbortSignal | undefined): Promise<void> {
+    const watch = signal === undefined ? undefined : abortWatch(signal);
     return new Promise<void>((resolve, reject) => {
-      const waiter: PendingSend<T> = { item, resolve, reject, signal, onAbort: undefined };
-      if (signal !== undefined) {
+      const waiter: PendingSend<T> = { item, resolve, reject, watch, onAbort: undefined };
+      if (signal !== undefined && watch !== undefined) {
         waiter.onAbort = () => {
           waiter.onAbort = undefined;
           this.#senders.remove(waiter);
           if (this.#senders.length === 0 && this.#state === 'blocked') this.#transition('open');
           reject(signal.reason);
         };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
+        watch.add(waiter.onAbort);
       }
       this.#senders.push(waiter);
       if (this.#state === 'open') this.#transition('blocked');

@@ -17,6 +17,7 @@
  * the weight. The queue below is a few lines, FIFO, abortable, and O(1) per operation.
  */
 import { ConfigError, type DestkitErrorOptions, SystemError } from '../errors/destkit-error.js';
+import { type AbortWatch, abortWatch, isAborted } from './abort-watch.js';
 import { FifoQueue } from './channel.js';
 
 const DEFAULT_BUDGET_NAME = 'memory budget';
@@ -94,7 +95,7 @@ export interface MemoryBudgetSnapshot {
 interface Waiter {
   readonly bytes: number;
   readonly grant: () => void;
-  readonly signal: AbortSignal | undefined;
+  readonly watch: AbortWatch | undefined;
   onAbort: (() => void) | undefined;
 }
 
@@ -179,7 +180,7 @@ export class MemoryBudget {
   reserveBytes(bytes: number, signal?: AbortSignal): Promise<void> {
     const error = this.#validate(bytes);
     if (error !== undefined) return Promise.reject(error);
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal !== undefined && isAborted(signal)) return Promise.reject(signal.reason);
     if (this.#tryTake(bytes)) return RESOLVED;
     return new Promise<void>((resolve, reject) => this.#enqueue(bytes, signal, resolve, reject));
   }
@@ -199,7 +200,7 @@ export class MemoryBudget {
   reserve(bytes: number, signal?: AbortSignal): Promise<Reservation> {
     const error = this.#validate(bytes);
     if (error !== undefined) return Promise.reject(error);
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal !== undefined && isAborted(signal)) return Promise.reject(signal.reason);
     if (this.#tryTake(bytes)) return Promise.resolve(new Reservation(this, bytes));
     return new Promise<Reservation>((resolve, reject) =>
       this.#enqueue(bytes, signal, () => resolve(new Reservation(this, bytes)), reject),
@@ -240,8 +241,9 @@ export class MemoryBudget {
     grant: () => void,
     reject: (reason: unknown) => void,
   ): void {
-    const waiter: Waiter = { bytes, grant, signal, onAbort: undefined };
-    if (signal !== undefined) {
+    const watch = signal === undefined ? undefined : abortWatch(signal);
+    const waiter: Waiter = { bytes, grant, watch, onAbort: undefined };
+    if (signal !== undefined && watch !== undefined) {
       waiter.onAbort = () => {
         waiter.onAbort = undefined;
         this.#waiters.remove(waiter);
@@ -250,7 +252,7 @@ export class MemoryBudget {
         else this.#dispatch();
         reject(signal.reason);
       };
-      signal.addEventListener('abort', waiter.onAbort, { once: true });
+      watch.add(waiter.onAbort);
     }
     if (this.#waiters.length === 0) this.#blockedSince = this.#now();
     this.#waiters.push(waiter);
@@ -263,7 +265,7 @@ export class MemoryBudget {
       const head = this.#waiters.peek();
       if (head.bytes > this.capacity - this.#reserved) return;
       this.#waiters.shift();
-      if (head.onAbort !== undefined) head.signal?.removeEventListener('abort', head.onAbort);
+      if (head.onAbort !== undefined) head.watch?.remove(head.onAbort);
       head.onAbort = undefined;
       this.#take(head.bytes);
       head.grant();

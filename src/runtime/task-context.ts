@@ -61,3 +61,12 @@ export function findCurrentTask(): TaskContext | undefined {
 export function runInTaskContext<T>(ctx: TaskContext, fn: () => T): T {
   return storage.run(ctx, fn);
 }
+
+/**
+ * Runs `fn` outside any task context, for a registry without an ambient context. Costs nothing
+ * while no registry has ever run a body in a context: the storage is then not enabled, and
+ * Node runs no promise hook for it.
+ */
+export function runOutsideTaskContext<T>(fn: () => T): T {
+  return storage.exit(fn);
+}

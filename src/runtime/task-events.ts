@@ -3,7 +3,9 @@
  * event is emitted after each state change of a task, the first one (`from: null`) when it is
  * created; `status` is the task's status right after that change. Progress events are
  * throttled per task; the last value is always delivered, at the latest just before the task's
- * terminal state event.
+ * terminal state event. Events are made only while at least one listener is subscribed (a sync
+ * with thousands of batch tasks builds no statuses for nobody): the first event a registry
+ * makes has `seq` 1, and a listener that subscribes late still gets each task's last progress.
  */
 import type { TaskProgress, TaskStatus } from './task.js';
 import type { TaskState } from './task-state.js';

@@ -1,5 +1,7 @@
+import { getEventListeners } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { abortWatchable, makeWatchable } from '../../src/runtime/abort-watch.js';
 import {
   Channel,
   ChannelClosedError,
@@ -72,10 +74,44 @@ interface Offer {
 }
 
 /**
+ * Where the sends and receives get their signals:
+ * - `listener`: a fresh AbortController per call (any caller's signal: a listener per wait);
+ * - `watchable`: three controllers made watchable, shared round-robin by the calls and aborted
+ *   the way the task registry aborts its tasks' signals; they never hold a listener.
+ */
+type SignalMode = 'listener' | 'watchable';
+
+function signalSource(mode: SignalMode) {
+  if (mode === 'listener') {
+    return {
+      next: () => new AbortController(),
+      abort: (controller: AbortController, reason: unknown) => controller.abort(reason),
+      all: [] as AbortController[],
+    };
+  }
+  const all = [0, 1, 2].map(() => {
+    const controller = new AbortController();
+    makeWatchable(controller.signal);
+    return controller;
+  });
+  let turn = 0;
+  return {
+    next: () => all[turn++ % all.length] as AbortController,
+    abort: abortWatchable,
+    all,
+  };
+}
+
+/**
  * Runs `ops` one after another against a channel (one logical producer, one logical consumer,
  * each with many calls in flight) and checks every invariant after every step against a model.
  */
-async function runScenario(capacity: number, ops: readonly Op[]): Promise<void> {
+async function runScenario(
+  capacity: number,
+  ops: readonly Op[],
+  mode: SignalMode = 'listener',
+): Promise<void> {
+  const signals = signalSource(mode);
   const clock = { t: 0 };
   const channel = new Channel<number>({ name: 'model', capacity, now: () => clock.t });
   const failure = new Error('injected failure');
@@ -93,7 +129,7 @@ async function runScenario(capacity: number, ops: readonly Op[]): Promise<void> 
     let endSeen = false;
     switch (op.kind) {
       case 'send': {
-        const controller = new AbortController();
+        const controller = signals.next();
         const offer: Offer = { value: nextValue++, status: 'pending', controller };
         offer.tracked = track(channel.send(offer.value, controller.signal));
         offers.push(offer);
@@ -110,7 +146,7 @@ async function runScenario(capacity: number, ops: readonly Op[]): Promise<void> 
         break;
       }
       case 'receive': {
-        const controller = new AbortController();
+        const controller = signals.next();
         receives.push({
           tracked: track(channel.receive(controller.signal)),
           controller,
@@ -131,13 +167,13 @@ async function runScenario(capacity: number, ops: readonly Op[]): Promise<void> 
       case 'abortSend': {
         // Any send, also one already accepted: a late abort must change nothing.
         const sends = offers.filter((o) => o.controller !== undefined);
-        sends[op.pick % Math.max(1, sends.length)]?.controller?.abort(new Error('abort send'));
+        const send = sends[op.pick % Math.max(1, sends.length)];
+        if (send?.controller !== undefined) signals.abort(send.controller, new Error('abort send'));
         break;
       }
       case 'abortReceive': {
-        receives[op.pick % Math.max(1, receives.length)]?.controller.abort(
-          new Error('abort receive'),
-        );
+        const receive = receives[op.pick % Math.max(1, receives.length)];
+        if (receive !== undefined) signals.abort(receive.controller, new Error('abort receive'));
         break;
       }
       case 'tick':
@@ -204,6 +240,17 @@ async function runScenario(capacity: number, ops: readonly Op[]): Promise<void> 
       expect(failed).toBe(false);
       expect(received.length).toBe(channel.in);
     }
+    // A call whose signal has aborted is settled: it was accepted (or served) first, or rejected.
+    for (const offer of offers) {
+      if (offer.controller?.signal.aborted) expect(offer.tracked?.done).toBe(true);
+    }
+    for (const receive of receives) {
+      if (receive.controller.signal.aborted) expect(receive.tracked.done).toBe(true);
+    }
+    for (const controller of signals.all) {
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    }
+    expect(channel.waitingSenders).toBe(waitingProducers);
     expect(channel.snapshot()).toEqual({
       name: 'model',
       state: channel.state,
@@ -226,6 +273,17 @@ describe(Channel, () => {
           fc.integer({ min: 1, max: 4 }),
           fc.array(opArb, { maxLength: 60 }),
           async (capacity, ops) => runScenario(capacity, ops),
+        ),
+        { numRuns: 300 },
+      );
+    });
+
+    it('keeps every invariant with the signals of tasks, several waits sharing one', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 4 }),
+          fc.array(opArb, { maxLength: 60 }),
+          async (capacity, ops) => runScenario(capacity, ops, 'watchable'),
         ),
         { numRuns: 300 },
       );

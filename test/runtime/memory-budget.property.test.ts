@@ -1,5 +1,7 @@
+import { getEventListeners } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { abortWatchable, makeWatchable } from '../../src/runtime/abort-watch.js';
 import {
   MemoryBudget,
   MemoryBudgetExceededError,
@@ -65,10 +67,30 @@ interface Request {
   status: 'pending' | 'granted' | 'aborted' | 'tooLarge';
   reservation: Reservation | undefined;
   controller: AbortController;
+  /** Its signal had aborted before the request (a shared signal): rejected at once. */
+  abortedBefore: boolean;
   error: unknown;
 }
 
-async function runScenario(ops: readonly Op[]): Promise<void> {
+/**
+ * `listener`: a fresh AbortController per request; `watchable`: three controllers made watchable,
+ * shared round-robin and aborted as the task registry aborts its tasks' signals.
+ */
+type SignalMode = 'listener' | 'watchable';
+
+async function runScenario(ops: readonly Op[], mode: SignalMode = 'listener'): Promise<void> {
+  const shared = [0, 1, 2].map(() => {
+    const controller = new AbortController();
+    makeWatchable(controller.signal);
+    return controller;
+  });
+  let turn = 0;
+  const nextController = () =>
+    mode === 'listener'
+      ? new AbortController()
+      : (shared[turn++ % shared.length] as AbortController);
+  const abort = (controller: AbortController, reason: unknown) =>
+    mode === 'listener' ? controller.abort(reason) : abortWatchable(controller, reason);
   const clock = { t: 0 };
   const budget = new MemoryBudget({ capacity: CAPACITY, now: () => clock.t });
   const requests: Request[] = [];
@@ -79,11 +101,13 @@ async function runScenario(ops: readonly Op[]): Promise<void> {
   for (const op of ops) {
     switch (op.kind) {
       case 'reserve': {
+        const controller = nextController();
         const request: Request = {
           bytes: op.bytes,
           status: 'pending',
           reservation: undefined,
-          controller: new AbortController(),
+          controller,
+          abortedBefore: controller.signal.aborted,
           error: undefined,
         };
         requests.push(request);
@@ -128,7 +152,8 @@ async function runScenario(ops: readonly Op[]): Promise<void> {
       }
       case 'abort': {
         // Any request, also one already granted: a late abort must change nothing.
-        requests[op.pick % Math.max(1, requests.length)]?.controller.abort(new Error('abort'));
+        const request = requests[op.pick % Math.max(1, requests.length)];
+        if (request !== undefined) abort(request.controller, new Error('abort'));
         break;
       }
       case 'tick':
@@ -155,6 +180,13 @@ async function runScenario(ops: readonly Op[]): Promise<void> {
         });
       }
       if (request.status === 'aborted') expect(request.reservation).toBeUndefined();
+      // A request whose signal has aborted was granted first, or was rejected.
+      if (request.controller.signal.aborted) expect(request.status).not.toBe('pending');
+    }
+    if (mode === 'watchable') {
+      for (const controller of shared) {
+        expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+      }
     }
 
     // FIFO: the granted requests are a prefix of the live ones, in request order (a zero-byte
@@ -169,7 +201,9 @@ async function runScenario(ops: readonly Op[]): Promise<void> {
       expect(live[firstPending]!.bytes).toBeGreaterThan(budget.available);
     }
     expect(budget.waiting).toBe(live.filter((r) => r.status === 'pending').length);
-    expect(requests.every((r) => r.bytes > 0 || r.status === 'granted')).toBe(true);
+    expect(
+      requests.every((r) => r.bytes > 0 || r.status === (r.abortedBefore ? 'aborted' : 'granted')),
+    ).toBe(true);
     expect(budget.blockedMs).toBe(expectedBlockedMs);
   }
 
@@ -188,9 +222,19 @@ async function runScenario(ops: readonly Op[]): Promise<void> {
 describe(MemoryBudget, () => {
   describe('under random sequences of reserve, release, abort', () => {
     it('keeps the budget, the order and the accounts at every step', async () => {
-      await fc.assert(fc.asyncProperty(fc.array(opArb, { maxLength: 60 }), runScenario), {
-        numRuns: 300,
-      });
+      await fc.assert(
+        fc.asyncProperty(fc.array(opArb, { maxLength: 60 }), (ops) => runScenario(ops)),
+        { numRuns: 300 },
+      );
+    });
+
+    it('keeps them with the signals of tasks, several requests sharing one', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(opArb, { maxLength: 60 }), (ops) =>
+          runScenario(ops, 'watchable'),
+        ),
+        { numRuns: 300 },
+      );
     });
 
     // Regression examples: hand-picked corner cases kept as fixed inputs.

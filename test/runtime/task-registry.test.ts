@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { SecretRedactor } from '../../src/config/secret-redactor.js';
 import { ConfigError } from '../../src/errors/destkit-error.js';
@@ -273,6 +275,28 @@ describe('TaskRegistry', () => {
     it('throws NoCurrentTaskError outside a task', () => {
       expect(() => currentTask()).toThrow(NoCurrentTaskError);
       expect(findCurrentTask()).toBeUndefined();
+    });
+
+    it('has no ambient context with ambientContext: false, even when started from a task', async () => {
+      const { registry: ambient } = setup();
+      const plain = new TaskRegistry({ clock: new ManualClock(1_000), ambientContext: false });
+      const seen: (string | undefined)[] = [];
+      const outer = ambient.start({ kind: 'outer' }, async () => {
+        const inner = plain.start({ kind: 'inner' }, async (ctx) => {
+          seen.push(findCurrentTask()?.id);
+          expect(() => currentTask()).toThrow(NoCurrentTaskError);
+          ctx.onCleanup(() => {
+            seen.push(findCurrentTask()?.id);
+          });
+          await settle(1);
+          seen.push(findCurrentTask()?.id);
+          ctx.updateProgress(1);
+        });
+        expect((await inner.done).state).toBe('completed');
+        seen.push(`outer ${currentTask().id === outer.id}`);
+      });
+      expect((await outer.done).state).toBe('completed');
+      expect(seen).toEqual([undefined, undefined, undefined, 'outer true']);
     });
 
     it('merges payload patches shallowly and removes undefined keys', async () => {
@@ -640,6 +664,92 @@ describe('TaskRegistry', () => {
       a.complete();
       b.complete();
     });
+  });
+});
+
+/** A full garbage collection (V8's `gc`, exposed for this process). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+describe('TaskRegistry retention', () => {
+  /** Starts a task whose body holds a large object; returns a weak reference to that object. */
+  function startHolding(
+    registry: TaskRegistry,
+    spec: Parameters<TaskRegistry['start']>[0],
+    fail: boolean,
+  ): { ref: WeakRef<object>; done: Promise<unknown> } {
+    const held = { bytes: new Uint8Array(1 << 20) };
+    const ref = new WeakRef(held);
+    const handle = registry.start(spec, async (ctx) => {
+      ctx.setPayload({ size: held.bytes.length });
+      ctx.onCleanup(() => held.bytes.fill(0));
+      // A listener the body leaves on its signal.
+      ctx.signal.addEventListener('abort', () => held.bytes.fill(1));
+      if (fail) throw new Error('body failed');
+    });
+    return { ref, done: handle.done };
+  }
+
+  it('keeps the status of finished tasks, not what their bodies, cleanups and listeners held', async () => {
+    const registry = new TaskRegistry({ clock: new ManualClock(1_000) });
+    let parentId = '';
+    const parentBody = new ControlledBody();
+    const parent = registry.start({ kind: 'sync' }, parentBody.body);
+    await settle();
+    parentId = parent.id;
+    const root = startHolding(registry, { kind: 'other-sync' }, false);
+    const failed = startHolding(registry, { kind: 'batch', parentId }, true);
+    await Promise.all([root.done, failed.done]);
+    parentBody.complete();
+    await parent.done;
+    await settle();
+    collectGarbage();
+    // Both are kept: a finished root for its TTL, a failed child as the failure path.
+    expect(registry.list().map((t) => [t.kind, t.state, t.payload])).toEqual([
+      ['sync', 'completed', {}],
+      ['other-sync', 'completed', { size: 1 << 20 }],
+      ['batch', 'failed', { size: 1 << 20 }],
+    ]);
+    expect(root.ref.deref()).toBeUndefined();
+    expect(failed.ref.deref()).toBeUndefined();
+  });
+});
+
+describe('TaskRegistry events without listeners', () => {
+  it('builds no event while nobody listens, and numbers the events from the first listened to', async () => {
+    const registry = new TaskRegistry({ clock: new ManualClock(1_000), progressIntervalMs: 0 });
+    await registry.start({ kind: 'x', total: 3 }, (ctx) => ctx.updateProgress(3)).done;
+    const events: TaskEvent[] = [];
+    registry.subscribe((e) => events.push(e));
+    await registry.start({ kind: 'y' }, () => {}).done;
+    expect(events.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'state'],
+      [2, 'state'],
+      [3, 'state'],
+      [4, 'state'],
+    ]);
+  });
+
+  it('gives a listener that subscribes mid-task the last progress before the terminal event', async () => {
+    const clock = new ManualClock(1_000);
+    const registry = new TaskRegistry({ clock, progressIntervalMs: 500 });
+    const body = new ControlledBody();
+    const handle = registry.start({ kind: 'x', total: 10 }, body.body);
+    await settle();
+    body.ctx?.updateProgress(4);
+    const events: TaskEvent[] = [];
+    registry.subscribe((e) => events.push(e));
+    body.ctx?.updateProgress(6);
+    clock.advance(100);
+    body.ctx?.updateProgress(7);
+    body.complete();
+    await handle.done;
+    expect(
+      events.map((e) => (e.type === 'state' ? e.to : `progress ${e.progress.completed}`)),
+    ).toEqual(['progress 6', 'progress 7', 'completed']);
+    expect(registry.get(handle.id).progress).toEqual({ completed: 7, total: 10, unit: 'items' });
   });
 });
 
