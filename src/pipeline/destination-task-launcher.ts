@@ -9,7 +9,7 @@
  *   ├─ input-consumer — until failure only
  *   ├─ heartbeat — until end of sync
  *   ├─ records-worker ×N, batch-worker ×M — end when their channel ends
- *   ├─ stream ×S — ends when its stream closed (or the sync failed)
+ *   ├─ stream ×S — ends once its stream closed and its children ended (or the sync failed)
  *   │   ├─ spill-to-disk (internal), open-stream, process-records per file,
  *   │   └─ process-batch per batch, close-stream
  *   ├─ teardown — once every stream closed and the input was consumed
@@ -37,7 +37,7 @@ import { Channel, type ChannelProducer, EMPTY, END } from '../runtime/channel.js
 import type { ChannelRegistry } from '../runtime/channel-registry.js';
 import type { MemoryBudget } from '../runtime/memory-budget.js';
 import { TaskCancelledError } from '../runtime/runtime-errors.js';
-import type { TaskSpec, StreamKey as TaskStreamKey } from '../runtime/task.js';
+import type { TaskSpec, TaskStats, StreamKey as TaskStreamKey } from '../runtime/task.js';
 import type { TaskContext } from '../runtime/task-context.js';
 import type { TaskRegistry } from '../runtime/task-registry.js';
 import type { Batch } from '../write/destination-writer.js';
@@ -116,6 +116,14 @@ export interface StreamSummary {
   readonly recordsPersisted: number;
   readonly bytesRead: number;
   readonly batches: number;
+  /** The stream task's stats once it finished (absent while it runs). */
+  readonly taskStats?: StreamTaskStats;
+}
+
+/** A finished stream task's own stats and those folded into it from its children. */
+export interface StreamTaskStats {
+  readonly own: TaskStats;
+  readonly folded: TaskStats;
 }
 
 /** A stream that ended INCOMPLETE is closed with this failure: finalize nothing. */
@@ -148,6 +156,11 @@ export class DestinationTaskLauncher implements LauncherHandlers {
   readonly #plumbing = new Map<string, StreamPlumbing>();
   readonly #streamDone = new Map<string, () => void>();
   readonly #closeStarted = new Set<string>();
+  /**
+   * Each stream task's stats, kept when it finished: the registry keeps the status of a finished
+   * child only for its last `foldedStatusLimit` folded tasks, and the batch tasks evict it.
+   */
+  readonly #streamStats = new Map<string, StreamTaskStats>();
   readonly #input: InputConsumer;
   #rootId = '';
   #teardownStarted = false;
@@ -300,6 +313,7 @@ export class DestinationTaskLauncher implements LauncherHandlers {
     return [...this.#plumbing.values()].map((plumbing) => {
       const manager = this.#sync.stream(plumbing.stream.key);
       const missing = this.#missingStatus.some((d) => streamKey(d) === plumbing.stream.key);
+      const taskStats = this.#streamStats.get(plumbing.stream.key);
       return {
         stream: plumbing.stream,
         taskId: plumbing.taskId,
@@ -309,6 +323,7 @@ export class DestinationTaskLauncher implements LauncherHandlers {
         recordsPersisted: manager.persistedCount,
         bytesRead: plumbing.bytesRead,
         batches: plumbing.batches,
+        ...(taskStats === undefined ? {} : { taskStats }),
       };
     });
   }
@@ -482,9 +497,28 @@ export class DestinationTaskLauncher implements LauncherHandlers {
             this.streamChild(plumbing, { kind: 'open-stream' }, () => this.openStream(stream));
           }
           await finished;
+          // Closed: the close-stream task (which resolved `finished`) and the unit that reported
+          // the last batch are still returning. The stream ends after them, or the runtime would
+          // cancel them as children of a finished task. On the failure path they are cancelled.
+          if (!task.isCancelled()) await this.childrenEnded(task.id);
         },
       );
       plumbing.taskId = handle.id;
+      void handle.done.then((status) => {
+        this.#streamStats.set(stream.key, { own: status.stats, folded: status.foldedStats });
+      });
+    }
+  }
+
+  /** Resolves once no child of the task is unfinished. */
+  private async childrenEnded(taskId: string): Promise<void> {
+    const { registry } = this.#deps;
+    for (;;) {
+      const live = registry
+        .children(taskId)
+        .filter((c) => c.state === 'created' || c.state === 'pending' || c.state === 'running');
+      if (live.length === 0) return;
+      await Promise.all(live.map((c) => registry.wait(c.id)));
     }
   }
 

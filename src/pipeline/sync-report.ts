@@ -124,13 +124,22 @@ function failurePaths(registry: TaskRegistry, rootId: string): FailurePathStep[]
     });
 }
 
-function streamTimes(registry: TaskRegistry | undefined, taskId: string | undefined) {
-  const status = taskId === undefined ? undefined : registry?.find(taskId);
-  if (status === undefined) return { queueMs: 0, runMs: 0, blockedMs: 0 };
+/**
+ * A stream's times: from the stats the launcher kept when the stream task finished, else (a
+ * stream task still running) from the registry. A finished task's status does not stay there:
+ * it is evicted once `foldedStatusLimit` later tasks (mostly batch tasks) have finished.
+ */
+function streamTimes(registry: TaskRegistry | undefined, summary: StreamSummary) {
+  let stats = summary.taskStats;
+  if (stats === undefined && summary.taskId !== undefined) {
+    const status = registry?.find(summary.taskId);
+    if (status !== undefined) stats = { own: status.stats, folded: status.foldedStats };
+  }
+  if (stats === undefined) return { queueMs: 0, runMs: 0, blockedMs: 0 };
   return {
-    queueMs: Math.round(status.foldedStats.queueMs + status.stats.queueMs),
-    runMs: Math.round(status.foldedStats.runMs),
-    blockedMs: Math.round(status.foldedStats.blockedMs + status.stats.blockedMs),
+    queueMs: Math.round(stats.folded.queueMs + stats.own.queueMs),
+    runMs: Math.round(stats.folded.runMs),
+    blockedMs: Math.round(stats.folded.blockedMs + stats.own.blockedMs),
   };
 }
 
@@ -145,7 +154,7 @@ export function buildSyncReport(inputs: ReportInputs): SyncReport {
     recordsRejected: 0,
     bytesRead: s.bytesRead,
     batches: s.batches,
-    ...streamTimes(registry, s.taskId),
+    ...streamTimes(registry, s),
   }));
   const error = outcome.error === undefined ? null : reportedError(outcome.error, redactor);
   return {

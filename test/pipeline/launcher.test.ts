@@ -12,6 +12,8 @@ import {
   MissingStreamStatusError,
   StreamsIncompleteError,
 } from '../../src/pipeline/pipeline-errors.js';
+import type { TaskStatus } from '../../src/runtime/task.js';
+import { TaskRegistry } from '../../src/runtime/task-registry.js';
 import {
   createMockDestination,
   MockBackend,
@@ -44,6 +46,7 @@ interface SyncOptions {
   readonly onLine?: (line: Buffer) => void;
   readonly signal?: AbortSignal;
   readonly backend?: MockBackend;
+  readonly registry?: TaskRegistry;
 }
 
 async function sync(messages: readonly unknown[], options: SyncOptions = {}): Promise<Sync> {
@@ -59,6 +62,7 @@ async function sync(messages: readonly unknown[], options: SyncOptions = {}): Pr
     knobs: { batchSizeBytes: 1, ...options.knobs },
     ...(options.onLine === undefined ? {} : { onLine: options.onLine }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.registry === undefined ? {} : { registry: options.registry }),
   });
   const echoed = run.echoedStates.map((m) => {
     const state = m.state as {
@@ -103,6 +107,45 @@ describe(DestinationTaskLauncher, () => {
       expect(finalIds(backend, 'users')).toEqual(['old', '1', '2']);
       expect(backend.violations).toEqual([]);
       expectCleanEnd(run);
+    });
+  });
+
+  describe('when several streams close', () => {
+    // Regression, fixed: closeStream resolved its stream's `finished` from inside its own task,
+    // so the stream task returned first and the runtime cancelled its still-running close-stream
+    // (and sometimes a process-records) child with "parent finished".
+    it('ends every task of every stream completed, none cancelled', async () => {
+      const registry = new TaskRegistry();
+      const ended: TaskStatus[] = [];
+      registry.subscribe((event) => {
+        if (event.type === 'state' && (event.to === 'completed' || event.to === 'cancelled'))
+          ended.push(event.status);
+      });
+      const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+      const messages: unknown[] = [];
+      for (const name of names) {
+        messages.push(record(name, { id: 1 }), record(name, { id: 2 }));
+        messages.push(streamState(name, { n: 1 }), status(name, 'COMPLETE'));
+      }
+      const { run } = await sync(messages, {
+        registry,
+        streams: names.map((name) => ({ name })),
+      });
+      registry.close();
+      expect(run.outcome.status).toBe('succeeded');
+      expectCleanEnd(run);
+      const streamTasks = ended.filter((t) => t.kind === 'stream');
+      expect(streamTasks.map((t) => t.state)).toEqual(names.map(() => 'completed'));
+      const work = ended.filter((t) => t.parentId !== null && t.kind !== 'heartbeat');
+      const byKind = (kind: string) => work.filter((t) => t.kind === kind);
+      expect(byKind('close-stream')).toHaveLength(names.length);
+      expect(byKind('process-records').length).toBeGreaterThanOrEqual(2 * names.length);
+      const cancelled = work
+        .filter((t) => t.state === 'cancelled' && t.terminalCondition === 'self-terminating')
+        .map((t) => `${t.kind} ${t.stream?.name}: ${t.cancellation?.reason}`);
+      expect(cancelled).toEqual([]);
+      // The stream tasks' own counts agree: no child of a stream ended cancelled.
+      expect(streamTasks.map((t) => t.childCounts.cancelled)).toEqual(names.map(() => 0));
     });
   });
 
