@@ -25,9 +25,9 @@ export interface Knobs {
   /** Workers that move batches forward (processBatch). Default 2. */
   readonly processBatchWorkers: number;
   /**
-   * Input worker threads: 1 = a worker thread splits and validates the input while the main
-   * thread routes and loads (faster, ~30 MiB more memory); 0 = everything on the main thread.
-   * Default 0.
+   * Input worker threads: 1 = a worker thread reads, splits and validates the input and groups
+   * each stream's records while the main thread routes them and runs the connector (faster;
+   * peak memory grows more with the input's size); 0 = everything on the main thread. Default 0.
    */
   readonly inputWorkers: number;
   /** Depth of the queue of spill files waiting for a worker. Default 8. */

@@ -20,6 +20,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DEFAULT_KNOBS } from '../../src/config/knobs.js';
 import { describeFailure } from './lib/child.js';
 import { MutableBenchContext } from './lib/context.js';
 import { ensureInput } from './lib/input.js';
@@ -106,6 +107,18 @@ const bareLoop: BenchRow = {
 const devNull: BenchRow = {
   label: 'destkit dev-null write (silent)',
   run: (ctx) => ctx.runConnectorWrite('dev-null', { mode: 'silent' }),
+};
+
+/** dev-null with the input mode that is not the default, so both are measured side by side. */
+const OTHER_INPUT_WORKERS = DEFAULT_KNOBS.inputWorkers === 0 ? 1 : 0;
+const devNullOtherInput: BenchRow = {
+  label: `destkit dev-null write (silent, input_workers=${OTHER_INPUT_WORKERS})`,
+  run: (ctx) =>
+    ctx.runConnectorWrite(
+      'dev-null',
+      { mode: 'silent' },
+      { env: { DESTKIT_INPUT_WORKERS: String(OTHER_INPUT_WORKERS) } },
+    ),
 };
 
 const jsonl: BenchRow = {
@@ -292,7 +305,7 @@ async function main(): Promise<number> {
       results: [],
     };
     rows.push(bare);
-    for (const row of [devNull, jsonl])
+    for (const row of [devNull, devNullOtherInput, jsonl])
       rows.push({ scenario: 'core', row, ctx: core, baseline: bare, results: [] });
 
     for (const scenario of await loadScenarios(filter, skipped)) {
