@@ -8,6 +8,7 @@
  *
  * A run owns its bytes: holding it holds no input chunk and no other stream's records.
  */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { SystemError } from '../errors/destkit-error.js';
 
 const NEWLINE = 0x0a;
@@ -18,6 +19,14 @@ export interface LineRun {
   readonly bytes: Buffer;
   /** `ends[i]`: offset in `bytes` of line `i`'s newline. Line `i` starts at `ends[i - 1] + 1`. */
   readonly ends: Int32Array;
+  /** The buffer behind the run and the parts cut from it (see `releaseRun`). */
+  readonly owner: RunOwner;
+}
+
+/** A run's buffer and how many parts of it are not released yet. */
+interface RunOwner {
+  readonly buffer: ArrayBuffer;
+  parts: number;
 }
 
 /** Bytes of the run's lines, newlines excluded (what the memory budget counts). */
@@ -50,12 +59,16 @@ export function buildRun(
     ends[i] = at;
     out[at++] = NEWLINE;
   }
-  return { run: { bytes: out, ends }, buffer };
+  return { run: { bytes: out, ends, owner: { buffer, parts: 1 } }, buffer };
 }
 
 /** The run whose backing buffer was built by `buildRun` (after a transfer). */
 export function runOf(buffer: ArrayBuffer, count: number): LineRun {
-  return { ends: new Int32Array(buffer, 0, count), bytes: Buffer.from(buffer, 4 * count) };
+  return {
+    ends: new Int32Array(buffer, 0, count),
+    bytes: Buffer.from(buffer, 4 * count),
+    owner: { buffer, parts: 1 },
+  };
 }
 
 /** Line bytes (newlines excluded) of the first `count` lines. */
@@ -87,10 +100,49 @@ export function splitRun(run: LineRun, count: number): readonly [LineRun, LineRu
   const cut = (run.ends[count - 1] as number) + 1;
   const tailEnds = new Int32Array(run.ends.length - count);
   for (let i = 0; i < tailEnds.length; i++) tailEnds[i] = (run.ends[count + i] as number) - cut;
+  const { owner } = run;
+  owner.parts++;
   return [
-    { bytes: run.bytes.subarray(0, cut), ends: run.ends.subarray(0, count) },
-    { bytes: run.bytes.subarray(cut), ends: tailEnds },
+    { bytes: run.bytes.subarray(0, cut), ends: run.ends.subarray(0, count), owner },
+    { bytes: run.bytes.subarray(cut), ends: tailEnds, owner },
   ];
+}
+
+/** Buffers of released runs are handed to the discard port this many at a time. */
+const FREE_AT_ONCE = 16;
+let toFree: ArrayBuffer[] = [];
+let discardPort: MessagePort | undefined;
+
+/**
+ * Releases a run (or a part of one) nobody reads any more: written to a spill file, or parsed.
+ * Once every part of its buffer is released, the buffer's memory is given back at once instead
+ * of at a full garbage collection: a run usually outlives a few minor collections in its batch,
+ * so its buffer object sits in the old generation, and dead buffers there pile up outside the
+ * heap until the next major collection. The buffer is moved (transferred) through a message
+ * port whose receiver drops it: what is left here is a detached, empty buffer. A run must not be
+ * read after its release.
+ */
+export function releaseRun(run: LineRun): void {
+  const { owner } = run;
+  owner.parts--;
+  if (owner.parts !== 0) return;
+  toFree.push(owner.buffer);
+  if (toFree.length < FREE_AT_ONCE) return;
+  const buffers = toFree;
+  toFree = [];
+  if (discardPort === undefined) {
+    const { port1, port2 } = new MessageChannel();
+    // Received and dropped: the moved buffers die young on arrival and are freed promptly.
+    port2.on('message', () => undefined);
+    port2.unref();
+    port1.unref();
+    discardPort = port1;
+  }
+  try {
+    discardPort.postMessage(null, buffers);
+  } catch {
+    // A buffer that cannot be moved (already detached) is left to the garbage collector.
+  }
 }
 
 export class LineRunCorruptError extends SystemError {

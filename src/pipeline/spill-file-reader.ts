@@ -9,7 +9,7 @@ import { SystemError } from '../errors/destkit-error.js';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import type { AirbyteRecord } from '../protocol/messages.js';
 import type { DestinationRecord } from '../write/destination-writer.js';
-import { type LineRun, parseRun } from './line-run.js';
+import { type LineRun, parseRun, releaseRun } from './line-run.js';
 
 const READ_BYTES = 256 * 1024;
 
@@ -55,6 +55,8 @@ export function* readRuns(
   for (const run of runs) {
     const { ends } = run;
     const messages = parseRun(run, 'a batch kept in memory') as { record: AirbyteRecord }[];
+    // The records are parsed objects of their own: the run's bytes are not needed any more.
+    releaseRun(run);
     for (let i = 0, start = 0; i < messages.length; start = (ends[i] as number) + 1, i++) {
       const { record } = messages[i] as { record: AirbyteRecord };
       yield {

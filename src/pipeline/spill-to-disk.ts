@@ -25,7 +25,7 @@ import { SystemError } from '../errors/destkit-error.js';
 import type { ChannelProducer } from '../runtime/channel.js';
 import { EMPTY, END } from '../runtime/channel.js';
 import type { TaskContext } from '../runtime/task-context.js';
-import { type LineRun, lineBytes, linesFilling, splitRun } from './line-run.js';
+import { type LineRun, lineBytes, linesFilling, releaseRun, splitRun } from './line-run.js';
 import type { PipelineContext, StreamPlumbing } from './pipeline-context.js';
 import type { SpilledBatch, StreamEvent } from './pipeline-items.js';
 
@@ -206,6 +206,7 @@ export class SpillToDisk {
     const runs = this.takePending(batch);
     batch.file ??= await this.openFile();
     await batch.file.handle.writev(runs.map((run) => run.bytes));
+    for (const run of runs) releaseRun(run);
     this.ctx.memory.releaseBytes(reserved);
     this.countStats(batch);
   }

@@ -8,6 +8,7 @@ import {
   lineBytes,
   linesFilling,
   parseRun,
+  releaseRun,
   runOf,
   splitRun,
 } from '../../src/pipeline/line-run.js';
@@ -99,5 +100,22 @@ describe('line runs', () => {
       lines.reduce((n, l) => n + l.length, 0),
     );
     expect(() => parseRun(run, 'test')).toThrow(LineRunCorruptError);
+  });
+
+  it('give a buffer back only once every part cut from it was released', () => {
+    const runs = Array.from({ length: 16 }, (_, i) => {
+      const lines = [Buffer.from(`{"i":${i}}`), Buffer.from('{"j":2}'), Buffer.from('{}')];
+      return buildRun(
+        lines,
+        lines.reduce((n, l) => n + l.length, 0),
+      ).run;
+    });
+    const parts = runs.map((run) => splitRun(run, 1));
+    // Heads released: every tail still reads.
+    for (const [head] of parts) releaseRun(head);
+    for (const [, tail] of parts) expect(linesOf(tail)).toEqual(['{"j":2}', '{}']);
+    // Tails released: the buffers are given back (moved out, empty here).
+    for (const [, tail] of parts) releaseRun(tail);
+    for (const run of runs) expect(run.owner.buffer.byteLength).toBe(0);
   });
 });
