@@ -26,8 +26,8 @@ export interface Knobs {
   readonly processBatchWorkers: number;
   /**
    * Input worker threads: 1 = a worker thread reads, splits and validates the input and groups
-   * each stream's records while the main thread routes them and runs the connector (faster;
-   * peak memory grows more with the input's size); 0 = everything on the main thread. Default 0.
+   * each stream's records while the main thread routes them and runs the connector (faster);
+   * 0 = everything on the main thread. Default 1.
    */
   readonly inputWorkers: number;
   /** Depth of the queue of spill files waiting for a worker. Default 8. */
@@ -54,7 +54,7 @@ export const DEFAULT_KNOBS: Knobs = Object.freeze({
   diskBudgetBytes: 5 * 1024 * MiB,
   processRecordsWorkers: 2,
   processBatchWorkers: 2,
-  inputWorkers: 0,
+  inputWorkers: 1,
   fileQueueDepth: 8,
   batchQueueDepth: 10,
   graceTimeoutMs: 10_000,
