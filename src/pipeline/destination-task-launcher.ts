@@ -485,6 +485,7 @@ export class DestinationTaskLauncher implements LauncherHandlers {
         },
         async (task) => {
           task.signal.addEventListener('abort', finish, { once: true });
+          if (task.signal.aborted) finish();
           // Children start from inside the body: a task can only have children while it runs.
           const producer = this.#ctx.fileProducers.get(stream.key)!;
           const spill = new SpillToDisk(this.#ctx, plumbing, producer);

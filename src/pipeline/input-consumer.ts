@@ -245,6 +245,7 @@ export class InputConsumer {
     const stop = new AbortController();
     const onAbort = (): void => stop.abort(task.signal.reason);
     task.signal.addEventListener('abort', onAbort, { once: true });
+    if (task.signal.aborted) onAbort();
     let ended = false;
     let space: (() => void) | undefined;
     const reading = async (): Promise<void> => {
@@ -490,6 +491,8 @@ export class InputConsumer {
    */
   private async waitForMemory(size: number, task: TaskContext): Promise<void> {
     const { ctx } = this;
+    // An abort that came before this wait fires no listener: it ends the wait here.
+    task.signal.throwIfAborted();
     const waiting = new AbortController();
     const onAbort = (): void => waiting.abort(task.signal.reason);
     task.signal.addEventListener('abort', onAbort, { once: true });
