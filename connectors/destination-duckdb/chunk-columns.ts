@@ -78,9 +78,23 @@ export abstract class ChunkColumn {
   protected abstract writeValues(vector: DuckDbVector, rows: number): void;
 }
 
+/** A column of fixed-width values, copied to the vector as they lie in `values`. */
+abstract class FixedWidthColumn extends ChunkColumn {
+  protected abstract readonly values:
+    | BigInt64Array<ArrayBuffer>
+    | Float64Array<ArrayBuffer>
+    | Int32Array<ArrayBuffer>
+    | Uint8Array<ArrayBuffer>;
+
+  protected writeValues(vector: DuckDbVector, rows: number): void {
+    const { values } = this;
+    bindings.copy_data_to_vector(vector, 0, values.buffer, 0, rows * values.BYTES_PER_ELEMENT);
+  }
+}
+
 /** BIGINT, TIMESTAMP, TIMESTAMPTZ, TIME (microseconds) and TIMETZ (its 64 bits). */
-export class Int64Column extends ChunkColumn {
-  private readonly values = new BigInt64Array(CHUNK_ROWS);
+export class Int64Column extends FixedWidthColumn {
+  protected readonly values = new BigInt64Array(CHUNK_ROWS);
   private readonly halves = new Uint32Array(this.values.buffer);
 
   /** `value` in int64 (or TIMETZ bits in uint64: stored modulo 2^64, the same bits). */
@@ -104,15 +118,11 @@ export class Int64Column extends ChunkColumn {
     else if (value instanceof DuckDBTimeTZValue) this.setBigInt(row, value.bits);
     else throw new DuckDbError('an int64 column was given a value of another type');
   }
-
-  protected writeValues(vector: DuckDbVector, rows: number): void {
-    bindings.copy_data_to_vector(vector, 0, this.values.buffer, 0, rows * 8);
-  }
 }
 
 /** DOUBLE. */
-export class Float64Column extends ChunkColumn {
-  private readonly values = new Float64Array(CHUNK_ROWS);
+export class Float64Column extends FixedWidthColumn {
+  protected readonly values = new Float64Array(CHUNK_ROWS);
 
   set(row: number, value: number): void {
     this.values[row] = value;
@@ -123,15 +133,11 @@ export class Float64Column extends ChunkColumn {
     else if (typeof value === 'number') this.set(row, value);
     else throw new DuckDbError('a DOUBLE column was given a value of another type');
   }
-
-  protected writeValues(vector: DuckDbVector, rows: number): void {
-    bindings.copy_data_to_vector(vector, 0, this.values.buffer, 0, rows * 8);
-  }
 }
 
 /** DATE: days since 1970-01-01. */
-export class DateColumn extends ChunkColumn {
-  private readonly values = new Int32Array(CHUNK_ROWS);
+export class DateColumn extends FixedWidthColumn {
+  protected readonly values = new Int32Array(CHUNK_ROWS);
 
   set(row: number, days: number): void {
     this.values[row] = days;
@@ -142,15 +148,11 @@ export class DateColumn extends ChunkColumn {
     else if (value instanceof DuckDBDateValue) this.set(row, value.days);
     else throw new DuckDbError('a DATE column was given a value of another type');
   }
-
-  protected writeValues(vector: DuckDbVector, rows: number): void {
-    bindings.copy_data_to_vector(vector, 0, this.values.buffer, 0, rows * 4);
-  }
 }
 
 /** BOOLEAN. */
-export class BooleanColumn extends ChunkColumn {
-  private readonly values = new Uint8Array(CHUNK_ROWS);
+export class BooleanColumn extends FixedWidthColumn {
+  protected readonly values = new Uint8Array(CHUNK_ROWS);
 
   set(row: number, value: boolean): void {
     this.values[row] = value ? 1 : 0;
@@ -160,10 +162,6 @@ export class BooleanColumn extends ChunkColumn {
     if (value === null) this.setNull(row);
     else if (typeof value === 'boolean') this.set(row, value);
     else throw new DuckDbError('a BOOLEAN column was given a value of another type');
-  }
-
-  protected writeValues(vector: DuckDbVector, rows: number): void {
-    bindings.copy_data_to_vector(vector, 0, this.values.buffer, 0, rows);
   }
 }
 
