@@ -21,7 +21,7 @@ import { ConfigError } from '../errors/destkit-error.js';
 import { UnknownStreamError } from '../errors/input-errors.js';
 import { type InputMessage, parseInputLine, type RecordInput } from '../protocol/input-message.js';
 import { type Line, LineSplitter } from '../protocol/line-splitter.js';
-import { describeStream, streamKey } from '../protocol/messages.js';
+import { describeStream } from '../protocol/messages.js';
 import type { TaskContext } from '../runtime/task-context.js';
 import { RecordAfterEndOfStreamError } from '../write/write-errors.js';
 import { FileDescriptorInput } from './file-descriptor-input.js';
@@ -31,7 +31,8 @@ import {
   InputWorkerFailedError,
   toInputError,
 } from './input-worker-protocol.js';
-import { buildRun, type LineRun, lineBytes, linesWithin, runOf, splitRun } from './line-run.js';
+import { type LineRun, lineBytes, linesWithin, runOf, splitRun } from './line-run.js';
+import { concernedStreams, PendingLines } from './pending-lines.js';
 import type { PipelineContext, StreamPlumbing } from './pipeline-context.js';
 import type { StreamEvent } from './pipeline-items.js';
 
@@ -103,12 +104,11 @@ export class MemoryHeldByStatesError extends ConfigError {
 /** Every message but a record. */
 type OtherMessage = Exclude<InputMessage, RecordInput>;
 
-/** A stream's records read since its last event, sent as one `records` event. */
-interface PendingRecords {
+/** What a stream's pending records need when they are sent as one `records` event. */
+interface PendingStream {
   readonly plumbing: StreamPlumbing;
+  /** Index of the first pending record. */
   readonly first: number;
-  readonly lines: Buffer[];
-  bytes: number;
 }
 
 /** Only reached for a record whose stream key has no plumbing: names the stream from the line. */
@@ -119,11 +119,6 @@ function describeKey(line: Buffer, lineNumber: number): string {
     : 'unknown';
 }
 
-/** A stream's routed records are sent to its spill task once they reach this many bytes… */
-const STREAM_SEND_BYTES = 64 * 1024;
-/** …or all pending records once they reach this many (and before any message they precede). */
-const TOTAL_SEND_BYTES = 1024 * 1024;
-
 /** The largest share of the memory budget one reservation of a run takes. */
 const RUN_BUDGET_SHARE = 1 / 8;
 
@@ -133,9 +128,7 @@ const BYTES_IN_FLIGHT = 8 * 1024 * 1024;
 export class InputConsumer {
   readonly stats: InputStats = { lines: 0, records: 0, bytes: 0 };
   /** Records routed but not yet sent, per stream key; their memory stays reserved. */
-  readonly #pending = new Map<string, PendingRecords>();
-  /** Bytes of all pending records. */
-  #pendingBytes = 0;
+  readonly #pending = new PendingLines<string, PendingStream>();
 
   constructor(
     private readonly ctx: PipelineContext,
@@ -154,9 +147,7 @@ export class InputConsumer {
     } finally {
       // Records never sent give their memory back; every stream's spill task sees the end of
       // its channel, whatever happened here.
-      for (const pending of this.#pending.values()) ctx.memory.releaseBytes(pending.bytes);
-      this.#pending.clear();
-      this.#pendingBytes = 0;
+      ctx.memory.releaseBytes(this.#pending.clear());
       for (const plumbing of ctx.streams.values()) plumbing.events.close();
     }
   }
@@ -209,8 +200,6 @@ export class InputConsumer {
     const worker = new InputWorkerClient({
       maxLineBytes: ctx.knobs.maxLineBytes,
       streamKeys: keys,
-      streamSendBytes: STREAM_SEND_BYTES,
-      totalSendBytes: TOTAL_SEND_BYTES,
       ...(fd === undefined ? {} : { fd }),
       maxUnacknowledged: BYTES_IN_FLIGHT,
     });
@@ -388,9 +377,8 @@ export class InputConsumer {
 
   /**
    * Adds a validated, reserved record line to its stream's pending records, which take over its
-   * reservation. Returns true when the stream's pending records should be sent now (they reached
-   * STREAM_SEND_BYTES, or all pending records TOTAL_SEND_BYTES). Throws (after releasing the
-   * line's memory) for an unknown or ended stream.
+   * reservation. Returns true when pending records are due (see PendingLines). Throws (after
+   * releasing the line's memory) for an unknown or ended stream.
    */
   private routeRecord(line: Buffer, lineNumber: number, key: string): boolean {
     const { ctx } = this;
@@ -409,18 +397,10 @@ export class InputConsumer {
         );
       }
       const index = manager.nextRecordIndex();
-      let pending = this.#pending.get(key);
-      if (pending === undefined) {
-        pending = { plumbing, first: index, lines: [], bytes: 0 };
-        this.#pending.set(key, pending);
-      }
-      pending.lines.push(line);
-      pending.bytes += size;
-      this.#pendingBytes += size;
       this.stats.lines++;
       this.stats.records++;
       this.stats.bytes += size;
-      return pending.bytes >= STREAM_SEND_BYTES || this.#pendingBytes >= TOTAL_SEND_BYTES;
+      return this.#pending.add(key, line, () => ({ plumbing, first: index }));
     } catch (error) {
       ctx.memory.releaseBytes(size);
       throw error;
@@ -428,32 +408,20 @@ export class InputConsumer {
   }
 
   /**
-   * Sends pending records as one event per stream: of stream `only` when given (and, once all
-   * pending records reach TOTAL_SEND_BYTES, of every stream), else of every stream.
+   * Sends pending records as one event per stream: the streams `PendingLines.due(only)` names.
    */
   private async sendPending(task: TaskContext, only?: string): Promise<void> {
-    if (this.#pending.size === 0) return;
-    const keys =
-      only !== undefined && this.#pendingBytes < TOTAL_SEND_BYTES
-        ? [only]
-        : [...this.#pending.keys()];
-    for (const key of keys) {
-      const pending = this.#pending.get(key);
-      if (pending === undefined) continue;
-      this.#pending.delete(key);
-      this.#pendingBytes -= pending.bytes;
-      const event: StreamEvent = {
-        kind: 'records',
-        first: pending.first,
-        run: buildRun(pending.lines, pending.bytes).run,
-        bytes: pending.bytes,
-      };
-      pending.plumbing.bytesRead += pending.bytes;
+    for (const key of this.#pending.due(only)) {
+      const taken = this.#pending.take(key);
+      if (taken === undefined) continue;
+      const { data, run, bytes } = taken;
+      const event: StreamEvent = { kind: 'records', first: data.first, run, bytes };
+      data.plumbing.bytesRead += bytes;
       try {
-        if (!pending.plumbing.events.trySend(event))
-          await pending.plumbing.events.send(event, task.signal);
+        if (!data.plumbing.events.trySend(event))
+          await data.plumbing.events.send(event, task.signal);
       } catch (error) {
-        this.ctx.memory.releaseBytes(pending.bytes);
+        this.ctx.memory.releaseBytes(bytes);
         throw error;
       }
     }
@@ -467,14 +435,9 @@ export class InputConsumer {
     const size = line.bytes.length;
     let handedOver = false;
     try {
-      if (message.kind === 'stream_status') {
-        await this.sendPending(task, message.streamKey);
-      } else if (message.kind === 'state') {
-        const descriptor =
-          message.stateType === 'STREAM' ? message.state.stream?.stream_descriptor : undefined;
-        if (descriptor === undefined) await this.sendPending(task);
-        else await this.sendPending(task, streamKey(descriptor));
-      }
+      const concerned = concernedStreams(message);
+      if (concerned === 'all') await this.sendPending(task);
+      else if (concerned !== undefined) await this.sendPending(task, concerned.key);
       this.stats.lines++;
       await this.route(message, line, size, task, () => {
         handedOver = true;

@@ -22,10 +22,6 @@ export interface InputWorkerInit {
   readonly maxLineBytes: number;
   /** `streamKey` of every catalog stream, by position: a run names its stream by position. */
   readonly streamKeys: readonly string[];
-  /** A stream's pending records are posted as a run once they reach this many bytes… */
-  readonly streamSendBytes: number;
-  /** …or all pending records once they reach this many (and before a message they precede). */
-  readonly totalSendBytes: number;
   /**
    * When set, the worker reads this file descriptor itself (a pipe, socket or regular file) and
    * pauses while `maxUnacknowledged` bytes of the packets it posted are not acknowledged.

@@ -25,7 +25,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { LineTooLongError, MalformedMessageError } from '../errors/input-errors.js';
 import { classifyMessage, type InputMessage, parseInputLine } from '../protocol/input-message.js';
 import { type Line, LineSplitter } from '../protocol/line-splitter.js';
-import { describeStream, streamKey } from '../protocol/messages.js';
+import { describeStream } from '../protocol/messages.js';
 import { parseLines } from '../protocol/parse-lines.js';
 import type {
   InputPacket,
@@ -34,7 +34,7 @@ import type {
   InputWorkerRequest,
   PacketItem,
 } from './input-worker-protocol.js';
-import { buildRun } from './line-run.js';
+import { concernedStreams, PendingLines } from './pending-lines.js';
 
 const port = parentPort;
 if (port === null) throw new Error('input-worker.js runs only as a worker thread');
@@ -48,14 +48,8 @@ class StopAt {
   constructor(readonly error: InputWorkerError) {}
 }
 
-/** A stream's records read and not posted yet (views of the input chunks). */
-interface Pending {
-  readonly lines: Buffer[];
-  bytes: number;
-}
-/** By stream position; insertion order is the order of each stream's oldest pending record. */
-const pending = new Map<number, Pending>();
-let pendingBytes = 0;
+/** Records read and not posted yet, by stream position (views of the input chunks). */
+const pending = new PendingLines<number, undefined>();
 /** Streams whose terminal status (COMPLETE or INCOMPLETE) was read. */
 const ended = new Set<number>();
 
@@ -64,19 +58,15 @@ let transfer: ArrayBuffer[] = [];
 let itemBytes = 0;
 let stopped = false;
 
-function postRun(stream: number): void {
-  const records = pending.get(stream);
-  if (records === undefined) return;
-  pending.delete(stream);
-  pendingBytes -= records.bytes;
-  const { buffer } = buildRun(records.lines, records.bytes);
-  items.push({ kind: 'run', stream, buffer, count: records.lines.length });
-  transfer.push(buffer);
-  itemBytes += records.bytes;
-}
-
-function postAllRuns(): void {
-  for (const stream of [...pending.keys()]) postRun(stream);
+/** Posts the runs due (see PendingLines.due). */
+function postRuns(only?: number): void {
+  for (const stream of pending.due(only)) {
+    const taken = pending.take(stream);
+    if (taken === undefined) continue;
+    items.push({ kind: 'run', stream, buffer: taken.buffer, count: taken.run.ends.length });
+    transfer.push(taken.buffer);
+    itemBytes += taken.bytes;
+  }
 }
 
 /** Validates and routes the lines of a chunk, in order (parsed together when they all parse). */
@@ -106,33 +96,22 @@ function consume(message: InputMessage, bytes: Buffer, lineNumber: number): void
       });
     }
     if (ended.has(stream)) throw new StopAt({ kind: 'after-end', lineNumber, stream });
-    let records = pending.get(stream);
-    if (records === undefined) {
-      records = { lines: [], bytes: 0 };
-      pending.set(stream, records);
-    }
-    records.lines.push(bytes);
-    records.bytes += bytes.length;
-    pendingBytes += bytes.length;
-    if (records.bytes >= init.streamSendBytes) postRun(stream);
-    else if (pendingBytes >= init.totalSendBytes) postAllRuns();
+    if (pending.add(stream, bytes, () => undefined)) postRuns(stream);
     return;
   }
   // The records a message concerns go before it.
-  if (message.kind === 'stream_status') {
+  const concerned = concernedStreams(message);
+  if (concerned === 'all') postRuns();
+  else if (concerned !== undefined) {
+    const stream = streams.get(concerned.key);
+    if (stream !== undefined) postRuns(stream);
+  }
+  if (
+    message.kind === 'stream_status' &&
+    (message.status === 'COMPLETE' || message.status === 'INCOMPLETE')
+  ) {
     const stream = streams.get(message.streamKey);
-    if (stream !== undefined) {
-      postRun(stream);
-      if (message.status === 'COMPLETE' || message.status === 'INCOMPLETE') ended.add(stream);
-    }
-  } else if (message.kind === 'state') {
-    const descriptor =
-      message.stateType === 'STREAM' ? message.state.stream?.stream_descriptor : undefined;
-    if (descriptor === undefined) postAllRuns();
-    else {
-      const stream = streams.get(streamKey(descriptor));
-      if (stream !== undefined) postRun(stream);
-    }
+    if (stream !== undefined) ended.add(stream);
   }
   const copy = new Uint8Array(bytes.length);
   copy.set(bytes);
@@ -166,7 +145,7 @@ function consumeChunk(chunk: Buffer | undefined): InputWorkerError | undefined {
     } else {
       const last = splitter.end();
       if (last !== undefined) consumeLines([last]);
-      postAllRuns();
+      postRuns();
     }
     return undefined;
   } catch (caught) {
