@@ -147,6 +147,8 @@ export function releaseRun(run: LineRun): void {
 
 export class LineRunCorruptError extends SystemError {
   override readonly code = 'LINE_RUN_CORRUPT';
+  /** The index in its run of the first line that does not parse alone, when one was found. */
+  lineIndex?: number;
 }
 
 /**
@@ -158,7 +160,7 @@ export class LineRunCorruptError extends SystemError {
  *
  * Consumes the run: its newlines become commas.
  */
-export function parseRun(run: LineRun, where: string): unknown[] {
+export function parseRun(run: Pick<LineRun, 'bytes' | 'ends'>, where: string): unknown[] {
   const { bytes, ends } = run;
   const count = ends.length;
   if (count === 0) return [];
@@ -177,7 +179,9 @@ export function parseRun(run: LineRun, where: string): unknown[] {
     try {
       JSON.parse(bytes.toString('utf8', start, ends[i]));
     } catch {
-      throw new LineRunCorruptError(`${where}: line ${i + 1} of a run cannot be read back`);
+      const error = new LineRunCorruptError(`${where}: line ${i + 1} of a run cannot be read back`);
+      error.lineIndex = i;
+      throw error;
     }
   }
   throw new LineRunCorruptError(`${where}: a run of ${count} lines does not read back as ${count}`);

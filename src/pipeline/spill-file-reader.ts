@@ -1,50 +1,113 @@
 /**
  * Reads a spill file (or the line runs of a batch kept in memory) back as DestinationRecords,
  * lazily and synchronously (256 KiB reads; a run at a time), so a connector iterating them holds
- * few records at a time. Both hold input lines that the InputConsumer already validated.
+ * few records at a time. Both hold input lines that the InputConsumer already validated, so the
+ * lines of a spill file are parsed a group at a time, like a run (`parseRun`).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { DestinationStream } from '../catalog/destination-stream.js';
 import { SystemError } from '../errors/destkit-error.js';
-import { LineSplitter } from '../protocol/line-splitter.js';
 import type { AirbyteRecord } from '../protocol/messages.js';
 import type { DestinationRecord } from '../write/destination-writer.js';
-import { type LineRun, parseRun, releaseRun } from './line-run.js';
+import { type LineRun, LineRunCorruptError, parseRun, releaseRun } from './line-run.js';
 
 const READ_BYTES = 256 * 1024;
+/**
+ * Lines of a spill file parsed in one `JSON.parse`: enough to amortize the call, few enough that
+ * the parsed records die young (the size of an input run).
+ */
+const GROUP_LINES = 128;
+const NEWLINE = 0x0a;
 
 export class SpillFileCorruptError extends SystemError {
   override readonly code = 'SPILL_FILE_CORRUPT';
 }
 
-/** Parses one validated RECORD line into a DestinationRecord of `stream`. */
-export function toDestinationRecord(line: Buffer, stream: DestinationStream): DestinationRecord {
-  const record = (JSON.parse(line.toString('utf8')) as { record: AirbyteRecord }).record;
-  return {
-    stream,
-    data: record.data,
-    emittedAt: record.emitted_at,
-    meta: record.meta,
-    sizeBytes: line.length,
-  };
-}
-
 /** JSON.parse's message quotes the input: it is not kept as the cause (record data). */
-function corrupt(where: string, lineNumber: number): SpillFileCorruptError {
-  return new SpillFileCorruptError(`${where} line ${lineNumber} cannot be read back`);
+function corrupt(where: string, lineNumber: number, problem = 'cannot be read back') {
+  return new SpillFileCorruptError(`${where} line ${lineNumber} ${problem}`);
 }
 
+/**
+ * The records of a spill file, in order. `readBytes` is the size of one read (a line longer than
+ * that is read in growing pieces, up to `maxLineBytes`).
+ */
 export function* readSpillFile(
   path: string,
   stream: DestinationStream,
   maxLineBytes: number,
+  readBytes = READ_BYTES,
 ): Generator<DestinationRecord, void, undefined> {
+  const where = `spill file ${path}`;
   const fd = openSync(path, 'r');
   try {
-    yield* recordsOf(fileChunks(fd), stream, maxLineBytes, `spill file ${path}`);
+    /** The start of a line whose newline was not read yet. */
+    let carry: Buffer | undefined;
+    /** The line number of the first line of the next read. */
+    let lineNumber = 1;
+    for (;;) {
+      const carried = carry?.length ?? 0;
+      const size = Math.max(readBytes, 2 * carried);
+      const chunk = Buffer.allocUnsafe(size);
+      carry?.copy(chunk, 0);
+      const read = readSync(fd, chunk, carried, size - carried, null);
+      if (read === 0) {
+        // A last line without its newline (spill files end with one; parsed all the same).
+        if (carry !== undefined) {
+          chunk[carried] = NEWLINE;
+          yield* parseGroup(chunk.subarray(0, carried + 1), [carried], stream, where, lineNumber);
+        }
+        return;
+      }
+      const data = chunk.subarray(0, carried + read);
+      const ends: number[] = [];
+      for (let at = data.indexOf(NEWLINE, carried); at !== -1; at = data.indexOf(NEWLINE, at + 1))
+        ends.push(at);
+      const last = ends.length === 0 ? -1 : (ends[ends.length - 1] as number);
+      carry = last + 1 < data.length ? data.subarray(last + 1) : undefined;
+      if (carry !== undefined && carry.length > maxLineBytes)
+        throw corrupt(where, lineNumber + ends.length, `is longer than ${maxLineBytes} bytes`);
+      for (let first = 0; first < ends.length; first += GROUP_LINES) {
+        const start = first === 0 ? 0 : (ends[first - 1] as number) + 1;
+        const groupEnds = ends.slice(first, first + GROUP_LINES).map((end) => end - start);
+        const bytes = data.subarray(start, start + (groupEnds[groupEnds.length - 1] as number) + 1);
+        yield* parseGroup(bytes, groupEnds, stream, where, lineNumber + first);
+      }
+      lineNumber += ends.length;
+    }
   } finally {
     closeSync(fd);
   }
+}
+
+/** Lines of a spill file (each followed by `\n`), parsed together. */
+function* parseGroup(
+  bytes: Buffer,
+  ends: readonly number[],
+  stream: DestinationStream,
+  where: string,
+  firstLineNumber: number,
+): Generator<DestinationRecord, void, undefined> {
+  let messages: unknown[];
+  try {
+    messages = parseRun({ bytes, ends: Int32Array.from(ends) }, where);
+  } catch (error) {
+    if (!(error instanceof LineRunCorruptError)) throw error;
+    throw corrupt(where, firstLineNumber + (error.lineIndex ?? 0));
+  }
+  for (let i = 0, start = 0; i < messages.length; start = (ends[i] as number) + 1, i++) {
+    const record = (messages[i] as { record?: AirbyteRecord } | null)?.record;
+    if (typeof record !== 'object' || record === null) throw corrupt(where, firstLineNumber + i);
+    yield toDestinationRecord(record, stream, (ends[i] as number) - start);
+  }
+}
+
+function toDestinationRecord(
+  record: AirbyteRecord,
+  stream: DestinationStream,
+  sizeBytes: number,
+): DestinationRecord {
+  return { stream, data: record.data, emittedAt: record.emitted_at, meta: record.meta, sizeBytes };
 }
 
 /** The runs of a batch kept in memory, parsed a run at a time as the connector iterates. */
@@ -59,52 +122,7 @@ export function* readRuns(
     releaseRun(run);
     for (let i = 0, start = 0; i < messages.length; start = (ends[i] as number) + 1, i++) {
       const { record } = messages[i] as { record: AirbyteRecord };
-      yield {
-        stream,
-        data: record.data,
-        emittedAt: record.emitted_at,
-        meta: record.meta,
-        sizeBytes: (ends[i] as number) - start,
-      };
+      yield toDestinationRecord(record, stream, (ends[i] as number) - start);
     }
-  }
-}
-
-function* fileChunks(fd: number): Generator<Buffer, void, undefined> {
-  for (;;) {
-    const chunk = Buffer.allocUnsafe(READ_BYTES);
-    const read = readSync(fd, chunk, 0, READ_BYTES, null);
-    if (read === 0) return;
-    yield chunk.subarray(0, read);
-  }
-}
-
-function* recordsOf(
-  chunks: Iterable<Buffer>,
-  stream: DestinationStream,
-  maxLineBytes: number,
-  where: string,
-): Generator<DestinationRecord, void, undefined> {
-  const splitter = new LineSplitter({ maxLineBytes });
-  for (const chunk of chunks) {
-    splitter.push(chunk);
-    for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
-      yield parseSpilled(line.bytes, stream, where, line.lineNumber);
-    }
-  }
-  const last = splitter.end();
-  if (last !== undefined) yield parseSpilled(last.bytes, stream, where, last.lineNumber);
-}
-
-function parseSpilled(
-  bytes: Buffer,
-  stream: DestinationStream,
-  where: string,
-  lineNumber: number,
-): DestinationRecord {
-  try {
-    return toDestinationRecord(bytes, stream);
-  } catch {
-    throw corrupt(where, lineNumber);
   }
 }
