@@ -77,14 +77,27 @@ export function valueSizeBytes(value: CoercedValue): number {
 }
 
 /**
+ * How much larger than the input line of its record a value can measure: JSON.stringify writes
+ * strings and structure no longer than their input text, but numbers can grow (`1e20` is written
+ * as 21 digits, 5.25×); a temporal value's canonical text (at most ~40 bytes) is shorter than
+ * the smallest record line that can carry it.
+ */
+export const MAX_VALUE_GROWTH = 6;
+
+/**
  * Applies the limits to one record's coerced values (aligned with `stream.columns`). Returns
  * new arrays; the input is not modified. Throws KeyTooLargeError when a key field is too large.
+ *
+ * `inputBytes`, when given, is the size of the JSON text the values were parsed from (a record's
+ * input line): without a record limit, a field whose limit is at least MAX_VALUE_GROWTH times
+ * that cannot exceed it and is not measured.
  */
 export function applySizeLimits(
   values: readonly CoercedValue[],
   stream: StreamColumns,
   limits: SizeLimits,
   descriptor?: StreamDescriptor,
+  inputBytes?: number,
 ): SizeLimitedRecord {
   const out = [...values];
   const changes: RecordMetaChange[] = [];
@@ -92,6 +105,10 @@ export function applySizeLimits(
   const recordLimit = limits.maxRecordBytes;
   if (fieldLimits === undefined && recordLimit === undefined) return { values: out, changes };
 
+  const unmeasured =
+    recordLimit === undefined && inputBytes !== undefined
+      ? inputBytes * MAX_VALUE_GROWTH
+      : Number.POSITIVE_INFINITY;
   const keys = new Set<number>(stream.primaryKey.map((k) => k.index));
   if (stream.cursor !== undefined) keys.add(stream.cursor.index);
   const sizes = new Array<number>(out.length).fill(0);
@@ -101,6 +118,7 @@ export function applySizeLimits(
     if (value === null || value === undefined) return;
     const limit = fieldLimits?.[column.type.kind];
     if (limit === undefined && recordLimit === undefined) return;
+    if (limit !== undefined && limit >= unmeasured) return;
     const size = valueSizeBytes(value);
     if (limit !== undefined && size > limit) {
       if (keys.has(i)) throw new KeyTooLargeError([column.name], size, limit, descriptor);

@@ -33,7 +33,10 @@ export interface DestinationRecord {
   readonly emittedAt: number;
   /** The source's `record.meta` (its `changes` must be kept in `_airbyte_meta`). */
   readonly meta: RecordMeta | undefined;
-  /** Size of the record's input line in bytes. */
+  /**
+   * Size of the record's input line in bytes. Typing relies on it: no value parsed from the line
+   * measures more than MAX_VALUE_GROWTH times it, so size limits far above it are not measured.
+   */
   readonly sizeBytes: number;
 }
 

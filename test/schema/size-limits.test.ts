@@ -6,7 +6,12 @@ import type { JsonObject, RecordMetaChange } from '../../src/protocol/messages.j
 import { DUCKDB_NAMING } from '../../src/schema/naming-rules.js';
 import { DUCKDB_LIMITS, POSTGRES_LIMITS, typeRecord } from '../../src/schema/record-typer.js';
 import { KeyTooLargeError } from '../../src/schema/schema-errors.js';
-import { applySizeLimits, type SizeLimits, valueSizeBytes } from '../../src/schema/size-limits.js';
+import {
+  applySizeLimits,
+  MAX_VALUE_GROWTH,
+  type SizeLimits,
+  valueSizeBytes,
+} from '../../src/schema/size-limits.js';
 import { streamColumns } from '../../src/schema/stream-columns.js';
 import type { DestinationRecord } from '../../src/write/destination-writer.js';
 
@@ -199,5 +204,94 @@ describe('typeRecord', () => {
     expect(type('4714-11-24 BC')).toBe('4714-11-24 BC');
     expect(type('4714-11-23 BC')).toBeNull();
     expect(type('9999-12-31')).toBe('9999-12-31');
+  });
+});
+
+describe('fields not measured below MAX_VALUE_GROWTH × the input line', () => {
+  const kinds = makeDestinationStream({
+    name: 'kinds',
+    schema: {
+      type: 'object',
+      properties: {
+        s: { type: 'string' },
+        i: { type: 'integer' },
+        n: { type: 'number' },
+        d: { type: 'string', format: 'date' },
+        ts: { type: 'string', format: 'date-time' },
+        t: { type: 'string', format: 'time' },
+        a: { type: 'array' },
+        o: { type: 'object' },
+        u: {},
+      },
+    },
+    importType: { kind: 'append' },
+    generationId: null,
+    minimumGenerationId: null,
+    syncId: null,
+  });
+  const kindColumns = streamColumns(kinds, DUCKDB_NAMING);
+  /** JSON texts, with the numbers that grow most when written back (`1e20` → 21 digits). */
+  const valueText = fc.oneof(
+    fc.json({ maxDepth: 2 }),
+    fc.constantFrom('1e20', '-1e20', '9e9', '1E21', '[1e20,1e20]', '{"a":1e20}', '0.0000001'),
+    fc.constantFrom('"2026-1-1"', '"2026-01-01T00:00Z"', '"0:0"', '"1:2:3+5"', '"9999-12-31 BC"'),
+  );
+  const fieldNames = ['s', 'i', 'n', 'd', 'ts', 't', 'a', 'o', 'u'] as const;
+
+  it('gives what measuring every field gives', () => {
+    fc.assert(
+      fc.property(
+        fc.array(valueText, { minLength: fieldNames.length, maxLength: fieldNames.length }),
+        fc.double({ min: 0, max: 8, noNaN: true }),
+        (texts, factor) => {
+          const data = `{${texts.map((text, i) => `"${fieldNames[i]}":${text}`).join(',')}}`;
+          const line = `{"type":"RECORD","record":{"stream":"kinds","emitted_at":0,"data":${data}}}`;
+          const sizeBytes = Buffer.byteLength(line);
+          const record: DestinationRecord = {
+            stream: kinds,
+            data: (JSON.parse(line) as { record: { data: JsonObject } }).record.data,
+            emittedAt: 0,
+            meta: undefined,
+            sizeBytes,
+          };
+          const values = typeRecord(record, kindColumns, DUCKDB_LIMITS).values;
+          for (const value of values)
+            expect(valueSizeBytes(value)).toBeLessThanOrEqual(MAX_VALUE_GROWTH * sizeBytes);
+          const limit = Math.floor(factor * sizeBytes);
+          const limits: SizeLimits = {
+            maxFieldBytes: Object.fromEntries(
+              [
+                'String',
+                'Integer',
+                'Number',
+                'Date',
+                'TimestampTZ',
+                'TimeNTZ',
+                'TimeTZ',
+                'Array',
+                'ArrayWithoutSchema',
+                'Object',
+                'ObjectWithoutSchema',
+                'Unknown',
+                'Union',
+              ].map((kind) => [kind, limit]),
+            ),
+          };
+          const measured = applySizeLimits(values, kindColumns, limits);
+          expect(applySizeLimits(values, kindColumns, limits, undefined, sizeBytes)).toEqual(
+            measured,
+          );
+          const typed = typeRecord(record, kindColumns, {
+            values: DUCKDB_LIMITS.values,
+            sizes: limits,
+          });
+          expect(typed.values).toEqual(measured.values);
+          expect(
+            typed.changes.filter((c) => c.reason !== 'DESTINATION_SERIALIZATION_ERROR'),
+          ).toEqual(measured.changes);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
