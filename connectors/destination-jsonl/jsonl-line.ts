@@ -14,6 +14,7 @@
 import type { RecordMetaChange } from '../../src/protocol/messages.js';
 import { airbyteMeta, newRawId } from '../../src/write/airbyte-meta.js';
 import type { DestinationRecord } from '../../src/write/destination-writer.js';
+import { isoTimestamp } from '../../src/write/iso-timestamp.js';
 
 const EXTRACTED_AT_NULLED: readonly RecordMetaChange[] = Object.freeze([
   {
@@ -23,35 +24,11 @@ const EXTRACTED_AT_NULLED: readonly RecordMetaChange[] = Object.freeze([
   },
 ]);
 
-/** The largest distance from the epoch a Date can represent, in ms (ECMAScript TimeClip). */
-const MAX_DATE_MS = 8.64e15;
-/** `.000Z` … `.999Z`: how every ISO string of a Date ends. */
-const MILLISECOND_SUFFIXES: readonly string[] = Array.from(
-  { length: 1000 },
-  (_, ms) => `.${String(ms).padStart(3, '0')}Z`,
-);
-/** The last whole second formatted, and its ISO string up to the seconds (`…T22:13:20`). */
-let cachedSecond = Number.NaN;
-let cachedSecondPrefix = '';
-
 /**
  * `emitted_at` as an ISO-8601 UTC string, or null when no Date can represent it — the same
- * string as `new Date(emittedAtMs).toISOString()`. Records come with the same or close
- * emitted_at values, so the part up to the seconds is formatted once per second.
+ * string as `new Date(emittedAtMs).toISOString()`.
  */
-export function extractedAt(emittedAtMs: number): string | null {
-  // TimeClip: NaN beyond ±8.64e15 ms, else truncated towards zero.
-  if (!(Math.abs(emittedAtMs) <= MAX_DATE_MS)) return null;
-  const ms = Math.trunc(emittedAtMs);
-  let millisecond = ms % 1000;
-  if (millisecond < 0) millisecond += 1000; // before 1970 the second starts below ms
-  const second = ms - millisecond;
-  if (second !== cachedSecond) {
-    cachedSecondPrefix = new Date(second).toISOString().slice(0, -5);
-    cachedSecond = second;
-  }
-  return cachedSecondPrefix + MILLISECOND_SUFFIXES[millisecond];
-}
+export const extractedAt = isoTimestamp;
 
 /** The serialized constant middle parts of the last (generation id, sync id) pair seen. */
 let partsGenerationId: unknown = null;

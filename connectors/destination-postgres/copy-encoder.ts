@@ -24,6 +24,7 @@ import {
 } from '../../src/schema/index.js';
 import { type AirbyteMeta, airbyteMeta, newRawId } from '../../src/write/airbyte-meta.js';
 import type { DestinationRecord } from '../../src/write/destination-writer.js';
+import { isoTimestamp } from '../../src/write/iso-timestamp.js';
 import { isJsonColumn, type PgType } from './postgres-types.js';
 
 export const COPY_NULL = '\\N';
@@ -37,6 +38,9 @@ const UNSTORABLE_CHARS = /[\u0000\p{Cs}]/gu;
 const UNSTORABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
 const COPY_SPECIAL = /[\\\n\r\t]/;
+/** Anything a string field needs a closer look for: escaping, or not storable at all. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what is looked for.
+const SPECIAL_OR_UNSTORABLE = /[\\\n\r\t\u0000\p{Cs}]/u;
 const COPY_SPECIAL_ALL = /[\\\n\r\t]/g;
 const COPY_ESCAPES: Readonly<Record<string, string>> = {
   '\\': '\\\\',
@@ -108,10 +112,9 @@ const LATEST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** `emitted_at` as timestamptz input text, or undefined outside years 0001–9999. */
 export function extractedAtText(emittedAtMs: number): string | undefined {
-  const date = new Date(emittedAtMs);
-  const time = date.getTime();
-  if (Number.isNaN(time) || time < EARLIEST_MS || time > LATEST_MS) return undefined;
-  return date.toISOString();
+  const time = Math.trunc(emittedAtMs);
+  if (!(time >= EARLIEST_MS && time <= LATEST_MS)) return undefined;
+  return isoTimestamp(time) ?? undefined;
 }
 
 /** `changes` (created when undefined) with a DESTINATION_SERIALIZATION_ERROR change for `field`. */
@@ -149,6 +152,8 @@ export class CopyRowEncoder {
   private readonly generation: string;
   private lastEmittedAt = Number.NaN;
   private lastExtractedAt: string | undefined;
+  private noChangesMeta: string | undefined;
+  private noChangesSyncId: number | null = null;
 
   constructor(
     readonly stream: DestinationStream,
@@ -169,6 +174,11 @@ export class CopyRowEncoder {
       const value = typed.values[i];
       let field = COPY_NULL;
       if (value !== null && value !== undefined) {
+        // Most strings hold nothing to escape and nothing unstorable: one test, as they are.
+        if (typeof value === 'string' && !this.json[i] && !SPECIAL_OR_UNSTORABLE.test(value)) {
+          line += `\t${value}`;
+          continue;
+        }
         const text = this.json[i] ? renderJson(value) : renderText(value);
         if (text === undefined) {
           extra = withChange(extra, columns[i]?.name ?? '');
@@ -185,7 +195,17 @@ export class CopyRowEncoder {
     }
     const meta =
       extra === undefined ? typed.meta : airbyteMeta(record, [...typed.changes, ...extra]);
-    return `${rawId}\t${extractedAt}\t${copyEscape(metaJson(meta))}\t${this.generation}${line}\n`;
+    return `${rawId}\t${extractedAt}\t${this.metaField(meta)}\t${this.generation}${line}\n`;
+  }
+
+  /** `_airbyte_meta` as a COPY field; the one without changes (most records) is made once. */
+  private metaField(meta: AirbyteMeta): string {
+    if (meta.changes.length !== 0) return copyEscape(metaJson(meta));
+    if (this.noChangesMeta === undefined || this.noChangesSyncId !== meta.sync_id) {
+      this.noChangesMeta = copyEscape(metaJson(meta));
+      this.noChangesSyncId = meta.sync_id;
+    }
+    return this.noChangesMeta;
   }
 
   private extractedAt(emittedAtMs: number): string | undefined {

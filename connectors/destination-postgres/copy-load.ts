@@ -1,9 +1,12 @@
 /**
  * Streams the COPY data of one batch into PostgreSQL while it is being encoded: records are
- * encoded into chunks of about CHUNK_CHARS characters, each written to the COPY stream as soon
- * as it is ready; the encoder waits only when the connection's buffers are full. So the
- * connector encodes the next chunk on one core while the server parses the previous one on
- * another.
+ * encoded into chunks of about CHUNK_BYTES bytes, each written to the COPY stream as soon as it
+ * is ready; the encoder waits only when the connection's buffers are full. So the connector
+ * encodes the next chunk on one core while the server parses the previous one on another.
+ *
+ * Each line is written as UTF-8 into the chunk's buffer as soon as it is encoded, so the line
+ * strings die young (a chunk built as one string kept ~500 lines alive across minor garbage
+ * collections, and had to be flattened and encoded again when written).
  *
  * The chunks of a batch are kept (up to a limit) so that a retry after a lost connection can
  * send them again: the records come from a one-pass iterator and cannot be read twice.
@@ -15,19 +18,19 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { DestinationRecord } from '../../src/write/destination-writer.js';
 import type { CopyRowEncoder } from './copy-encoder.js';
 
-/** Characters per chunk written to the COPY stream. */
-export const CHUNK_CHARS = 256 * 1024;
+/** Bytes per chunk written to the COPY stream. */
+export const CHUNK_BYTES = 256 * 1024;
 /** The COPY stream buffers up to this many bytes before the writer waits. */
 const COPY_HIGH_WATER_MARK = 1024 * 1024;
 /** Chunks written without waiting before the encoder yields to the event loop. */
 const CHUNKS_PER_YIELD = 8;
-/** Characters of encoded chunks kept per batch for a replay; beyond it, no retry. */
-export const DEFAULT_REPLAY_LIMIT_CHARS = 32 * 1024 * 1024;
+/** Bytes of encoded chunks kept per batch for a replay; beyond it, no retry. */
+export const DEFAULT_REPLAY_LIMIT_BYTES = 32 * 1024 * 1024;
 
 /** The encoded chunks of one batch: produced lazily from the records, kept for a replay. */
 export class EncodedBatch {
-  private readonly kept: string[] = [];
-  private keptChars = 0;
+  private readonly kept: Buffer[] = [];
+  private keptBytes = 0;
   private keeping = true;
   private produced = 0;
   private pending: DestinationRecord | undefined;
@@ -38,8 +41,8 @@ export class EncodedBatch {
     first: DestinationRecord,
     private readonly rest: Iterator<DestinationRecord>,
     private readonly encoder: CopyRowEncoder,
-    private readonly chunkChars = CHUNK_CHARS,
-    private readonly replayLimitChars = DEFAULT_REPLAY_LIMIT_CHARS,
+    private readonly chunkBytes = CHUNK_BYTES,
+    private readonly replayLimitBytes = DEFAULT_REPLAY_LIMIT_BYTES,
   ) {
     this.pending = first;
   }
@@ -50,7 +53,7 @@ export class EncodedBatch {
   }
 
   /** The chunks of one attempt: the kept ones first, then new ones until the records end. */
-  *chunks(): Generator<string, void, undefined> {
+  *chunks(): Generator<Buffer, void, undefined> {
     for (const chunk of this.kept) yield chunk;
     for (;;) {
       const chunk = this.produce();
@@ -59,9 +62,10 @@ export class EncodedBatch {
     }
   }
 
-  private produce(): string | undefined {
-    let chunk = '';
-    while (chunk.length < this.chunkChars) {
+  private produce(): Buffer | undefined {
+    let chunk = Buffer.allocUnsafeSlow(this.chunkBytes);
+    let used = 0;
+    while (used < this.chunkBytes) {
       let record = this.pending;
       this.pending = undefined;
       if (record === undefined) {
@@ -69,20 +73,32 @@ export class EncodedBatch {
         if (next.done === true) break;
         record = next.value;
       }
-      chunk += this.encoder.encode(record);
+      const line = this.encoder.encode(record);
       this.records++;
+      // UTF-8 takes at most 3 bytes per UTF-16 unit: measure only when that might not fit.
+      const room = chunk.length - used;
+      if (3 * line.length > room) {
+        const size = Buffer.byteLength(line, 'utf8');
+        if (size > room) {
+          const grown = Buffer.allocUnsafeSlow(Math.max(this.chunkBytes, used + size));
+          chunk.copy(grown, 0, 0, used);
+          chunk = grown;
+        }
+      }
+      used += chunk.write(line, used, 'utf8');
     }
-    if (chunk === '') return undefined;
+    if (used === 0) return undefined;
+    const out = chunk.subarray(0, used);
     this.produced++;
     if (this.keeping) {
-      this.kept.push(chunk);
-      this.keptChars += chunk.length;
-      if (this.keptChars > this.replayLimitChars) {
+      this.kept.push(out);
+      this.keptBytes += used;
+      if (this.keptBytes > this.replayLimitBytes) {
         this.keeping = false;
         this.kept.length = 0;
       }
     }
-    return chunk;
+    return out;
   }
 }
 
@@ -123,7 +139,7 @@ function drained(stream: NodeJS.WritableStream & { destroyed?: boolean }): Promi
 export async function copyChunks(
   client: PoolClient,
   sql: string,
-  chunks: Iterable<string>,
+  chunks: Iterable<Buffer | string>,
 ): Promise<void> {
   const copy = client.query(copyFrom(sql, { highWaterMark: COPY_HIGH_WATER_MARK }));
   let failure: unknown;

@@ -33,7 +33,7 @@ import {
   type StreamLoader,
 } from '../../src/write/destination-writer.js';
 import { CopyRowEncoder } from './copy-encoder.js';
-import { CHUNK_CHARS, copyChunks, DEFAULT_REPLAY_LIMIT_CHARS, EncodedBatch } from './copy-load.js';
+import { CHUNK_BYTES, copyChunks, DEFAULT_REPLAY_LIMIT_BYTES, EncodedBatch } from './copy-load.js';
 import type { PostgresDatabase } from './postgres-database.js';
 import { PostgresConfigError, PostgresSystemError } from './postgres-errors.js';
 import { helperName, qualified } from './postgres-names.js';
@@ -61,8 +61,8 @@ const META_TYPES: Readonly<Record<string, PgType>> = {
 };
 
 export interface LoaderOptions {
-  readonly chunkChars?: number;
-  readonly replayLimitChars?: number;
+  readonly chunkBytes?: number;
+  readonly replayLimitBytes?: number;
 }
 
 export class PostgresStreamLoader implements StreamLoader, BatchAccumulator {
@@ -229,8 +229,8 @@ export class PostgresStreamLoader implements StreamLoader, BatchAccumulator {
       first.value,
       iterator,
       encoder,
-      this.options.chunkChars ?? CHUNK_CHARS,
-      this.options.replayLimitChars ?? DEFAULT_REPLAY_LIMIT_CHARS,
+      this.options.chunkBytes ?? CHUNK_BYTES,
+      this.options.replayLimitBytes ?? DEFAULT_REPLAY_LIMIT_BYTES,
     );
     await this.db.retry(
       `load a batch of stream ${this.stream.label} into ${qualified(this.target)} on`,

@@ -117,6 +117,30 @@ describe('extractedAtText and metaJson', () => {
     expect(extractedAtText(Number.NaN)).toBeUndefined();
   });
 
+  it('is Date#toISOString within that range, in any order of calls', () => {
+    const earliest = -62_135_596_800_000;
+    const latest = 253_402_300_799_999;
+    const reference = (ms: number) => {
+      const time = new Date(ms).getTime();
+      return time >= earliest && time <= latest ? new Date(ms).toISOString() : undefined;
+    };
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.double({ min: earliest - 2000, max: latest + 2000, noNaN: true }),
+            fc.integer({ min: -3000, max: 3000 }),
+          ),
+          { minLength: 1, maxLength: 30 },
+        ),
+        (values) => {
+          for (const value of values) expect(extractedAtText(value)).toBe(reference(value));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('replaces unstorable characters of _airbyte_meta by U+FFFD, keys included', () => {
     const meta = {
       sync_id: 1,
@@ -230,9 +254,9 @@ describe('EncodedBatch', () => {
   const encoder = new CopyRowEncoder(s, columns, ['bigint']);
   const records = (n: number) => Array.from({ length: n }, (_, id) => destinationRecord(s, { id }));
 
-  function batch(n: number, chunkChars: number, limit: number): EncodedBatch {
+  function batch(n: number, chunkBytes: number, limit: number): EncodedBatch {
     const [first, ...rest] = records(n);
-    return new EncodedBatch(first!, rest[Symbol.iterator](), encoder, chunkChars, limit);
+    return new EncodedBatch(first!, rest[Symbol.iterator](), encoder, chunkBytes, limit);
   }
 
   it('sends the same chunks again on a retry, then the rest of the records', () => {
@@ -242,7 +266,7 @@ describe('EncodedBatch', () => {
     expect(b.replayable).toBe(true);
     const retry = [...b.chunks()];
     expect(retry.slice(0, 2)).toEqual(sent);
-    const text = retry.join('');
+    const text = Buffer.concat(retry).toString('utf8');
     expect(
       text
         .split('\n')
@@ -252,9 +276,42 @@ describe('EncodedBatch', () => {
     expect(b.records).toBe(10);
   });
 
+  it('writes each line whole as UTF-8, lines longer than a chunk included', () => {
+    const t = stream({ s: { type: 'string' } });
+    const textEncoder = new CopyRowEncoder(t, streamColumns(t, POSTGRES_NAMING), ['text']);
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.string({ unit: 'binary-ascii', maxLength: 80 }).map((x) => `${x}é€😀`),
+          {
+            minLength: 1,
+            maxLength: 30,
+          },
+        ),
+        fc.integer({ min: 1, max: 200 }),
+        (texts, chunkBytes) => {
+          const [first, ...rest] = texts.map((text) => destinationRecord(t, { s: text }));
+          const b = new EncodedBatch(first!, rest[Symbol.iterator](), textEncoder, chunkBytes);
+          const chunks = [...b.chunks()];
+          // Every chunk ends at the end of a line.
+          for (const chunk of chunks) expect(chunk[chunk.length - 1]).toBe(0x0a);
+          const lines = Buffer.concat(chunks).toString('utf8').split('\n').slice(0, -1);
+          expect(lines.map((l) => copyUnescape(l.split('\t')[4] ?? ''))).toEqual(
+            texts.map((text) => (text.includes('\u0000') ? null : text)), // NUL: unstorable
+          );
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
   it('cannot be replayed once its chunks exceeded the replay limit', () => {
     const b = batch(50, 100, 300);
-    expect([...b.chunks()].join('').split('\n')).toHaveLength(51);
+    expect(
+      Buffer.concat([...b.chunks()])
+        .toString('utf8')
+        .split('\n'),
+    ).toHaveLength(51);
     expect(b.replayable).toBe(false);
     expect(batch(1, 100, 300).replayable).toBe(true);
   });
