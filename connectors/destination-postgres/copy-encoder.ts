@@ -150,8 +150,6 @@ function storable(value: unknown): unknown {
 export class CopyRowEncoder {
   private readonly json: readonly boolean[];
   private readonly generation: string;
-  private lastEmittedAt = Number.NaN;
-  private lastExtractedAt: string | undefined;
   private noChangesMeta: string | undefined;
   private noChangesSyncId: number | null = null;
 
@@ -188,7 +186,7 @@ export class CopyRowEncoder {
       }
       line += `\t${field}`;
     }
-    let extractedAt = this.extractedAt(record.emittedAt);
+    let extractedAt = extractedAtText(record.emittedAt);
     if (extractedAt === undefined) {
       extra = withChange(extra, '_airbyte_extracted_at');
       extractedAt = COPY_NULL;
@@ -206,13 +204,5 @@ export class CopyRowEncoder {
       this.noChangesSyncId = meta.sync_id;
     }
     return this.noChangesMeta;
-  }
-
-  private extractedAt(emittedAtMs: number): string | undefined {
-    if (emittedAtMs !== this.lastEmittedAt) {
-      this.lastEmittedAt = emittedAtMs;
-      this.lastExtractedAt = extractedAtText(emittedAtMs);
-    }
-    return this.lastExtractedAt;
   }
 }

@@ -55,7 +55,13 @@ export function* readSpillFile(
         // A last line without its newline (spill files end with one; parsed all the same).
         if (carry !== undefined) {
           chunk[carried] = NEWLINE;
-          yield* parseGroup(chunk.subarray(0, carried + 1), [carried], stream, where, lineNumber);
+          yield* parseGroup(
+            chunk.subarray(0, carried + 1),
+            Int32Array.of(carried),
+            stream,
+            where,
+            lineNumber,
+          );
         }
         return;
       }
@@ -69,7 +75,10 @@ export function* readSpillFile(
         throw corrupt(where, lineNumber + ends.length, `is longer than ${maxLineBytes} bytes`);
       for (let first = 0; first < ends.length; first += GROUP_LINES) {
         const start = first === 0 ? 0 : (ends[first - 1] as number) + 1;
-        const groupEnds = ends.slice(first, first + GROUP_LINES).map((end) => end - start);
+        const groupEnds = Int32Array.from(
+          ends.slice(first, first + GROUP_LINES),
+          (end) => end - start,
+        );
         const bytes = data.subarray(start, start + (groupEnds[groupEnds.length - 1] as number) + 1);
         yield* parseGroup(bytes, groupEnds, stream, where, lineNumber + first);
       }
@@ -83,14 +92,14 @@ export function* readSpillFile(
 /** Lines of a spill file (each followed by `\n`), parsed together. */
 function* parseGroup(
   bytes: Buffer,
-  ends: readonly number[],
+  ends: Int32Array,
   stream: DestinationStream,
   where: string,
   firstLineNumber: number,
 ): Generator<DestinationRecord, void, undefined> {
   let messages: unknown[];
   try {
-    messages = parseRun({ bytes, ends: Int32Array.from(ends) }, where);
+    messages = parseRun({ bytes, ends }, where);
   } catch (error) {
     if (!(error instanceof LineRunCorruptError)) throw error;
     throw corrupt(where, firstLineNumber + (error.lineIndex ?? 0));

@@ -9,7 +9,6 @@ import type { DestinationRecord } from '../write/destination-writer.js';
 import {
   applySizeLimits,
   DUCKDB_SIZE_LIMITS,
-  MAX_VALUE_GROWTH,
   POSTGRES_SIZE_LIMITS,
   type SizeLimits,
 } from './size-limits.js';
@@ -59,25 +58,6 @@ export const DUCKDB_LIMITS: DestinationLimits = Object.freeze({
   sizes: DUCKDB_SIZE_LIMITS,
 });
 
-const NO_CHANGES: RecordMetaChange[] = [];
-const smallestLimits = new WeakMap<SizeLimits, number>();
-
-/**
- * The size below which no value needs measuring: the smallest field limit, or 0 (always
- * measure) with a record limit. See MAX_VALUE_GROWTH.
- */
-function unmeasuredBelow(limits: SizeLimits): number {
-  let smallest = smallestLimits.get(limits);
-  if (smallest === undefined) {
-    smallest =
-      limits.maxRecordBytes !== undefined
-        ? 0
-        : Math.min(Number.POSITIVE_INFINITY, ...Object.values(limits.maxFieldBytes ?? {}));
-    smallestLimits.set(limits, smallest);
-  }
-  return smallest;
-}
-
 /** Types the record's data; throws KeyTooLargeError only (coercion itself never throws). */
 export function typeRecord(
   record: DestinationRecord,
@@ -85,16 +65,13 @@ export function typeRecord(
   limits: DestinationLimits,
 ): TypedRecord {
   const coerced = coerceRecord(record.data, columns.columns, limits.values);
-  const sized =
-    record.sizeBytes * MAX_VALUE_GROWTH <= unmeasuredBelow(limits.sizes)
-      ? { values: coerced.values, changes: NO_CHANGES }
-      : applySizeLimits(
-          coerced.values,
-          columns,
-          limits.sizes,
-          record.stream.descriptor,
-          record.sizeBytes,
-        );
+  const sized = applySizeLimits(
+    coerced.values,
+    columns,
+    limits.sizes,
+    record.stream.descriptor,
+    record.sizeBytes,
+  );
   const changes =
     sized.changes.length === 0 ? coerced.changes : [...coerced.changes, ...sized.changes];
   return { values: sized.values, changes, meta: airbyteMeta(record, changes) };

@@ -84,6 +84,24 @@ export function valueSizeBytes(value: CoercedValue): number {
  */
 export const MAX_VALUE_GROWTH = 6;
 
+const smallestLimits = new WeakMap<SizeLimits, number>();
+
+/**
+ * The size below which no value needs measuring: the smallest field limit, or 0 (always
+ * measure) with a record limit.
+ */
+function unmeasuredBelow(limits: SizeLimits): number {
+  let smallest = smallestLimits.get(limits);
+  if (smallest === undefined) {
+    smallest =
+      limits.maxRecordBytes !== undefined
+        ? 0
+        : Math.min(Number.POSITIVE_INFINITY, ...Object.values(limits.maxFieldBytes ?? {}));
+    smallestLimits.set(limits, smallest);
+  }
+  return smallest;
+}
+
 /**
  * Applies the limits to one record's coerced values (aligned with `stream.columns`). Returns
  * new arrays; the input is not modified. Throws KeyTooLargeError when a key field is too large.
@@ -104,6 +122,9 @@ export function applySizeLimits(
   const fieldLimits = limits.maxFieldBytes;
   const recordLimit = limits.maxRecordBytes;
   if (fieldLimits === undefined && recordLimit === undefined) return { values: out, changes };
+  // No field can reach even the smallest limit: nothing to measure.
+  if (inputBytes !== undefined && inputBytes * MAX_VALUE_GROWTH <= unmeasuredBelow(limits))
+    return { values: out, changes };
 
   const unmeasured =
     recordLimit === undefined && inputBytes !== undefined
