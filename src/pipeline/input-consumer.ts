@@ -22,6 +22,7 @@ import { UnknownStreamError } from '../errors/input-errors.js';
 import { type InputMessage, parseInputLine, type RecordInput } from '../protocol/input-message.js';
 import { type Line, LineSplitter } from '../protocol/line-splitter.js';
 import { describeStream } from '../protocol/messages.js';
+import { recordLineKey } from '../protocol/record-line-scanner.js';
 import type { TaskContext } from '../runtime/task-context.js';
 import { RecordAfterEndOfStreamError } from '../write/write-errors.js';
 import { FileDescriptorInput } from './file-descriptor-input.js';
@@ -173,6 +174,12 @@ export class InputConsumer {
     // The common case (a record, memory at hand) stays synchronous: records are collected per
     // stream and sent once per chunk.
     if (!this.ctx.memory.tryReserveSync(size)) await this.reserve(size, task);
+    // A plain record line is checked without being parsed (record-line-scanner.ts).
+    const key = recordLineKey(line.bytes);
+    if (key !== undefined) {
+      if (this.routeRecord(line.bytes, line.lineNumber, key)) await this.sendPending(task, key);
+      return;
+    }
     let message: InputMessage;
     try {
       message = parseInputLine(line.bytes, line.lineNumber);

@@ -1,8 +1,9 @@
 /**
  * The input worker thread (knob `input_workers` = 1): reads the input (its own file descriptor,
  * or the chunks the InputConsumer posts), splits it into lines, validates every line with the
- * same rules the main thread uses (`classifyMessage` of each line's JSON value, the lines of a
- * chunk parsed together by `parseLines`, one by one if that fails), and groups each stream's records into
+ * same rules the main thread uses (a plain record line by `recordLineKey`, which does not build
+ * its value; any other line by `classifyMessage` of its JSON value, the lines of a chunk parsed
+ * together by `parseLines`, one by one if that fails), and groups each stream's records into
  * line runs (line-run.ts) exactly as the in-thread consumer groups them: a stream's run is posted
  * when it reaches `streamSendBytes`, all runs when they reach `totalSendBytes`, and before any
  * message that needs them (a STREAM state or a status: its stream's; any other state: all, oldest
@@ -23,10 +24,16 @@ import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LineTooLongError, MalformedMessageError } from '../errors/input-errors.js';
-import { classifyMessage, type InputMessage, parseInputLine } from '../protocol/input-message.js';
+import {
+  classifyMessage,
+  type InputMessage,
+  parseInputLine,
+  type RecordInput,
+} from '../protocol/input-message.js';
 import { type Line, LineSplitter } from '../protocol/line-splitter.js';
 import { describeStream } from '../protocol/messages.js';
 import { parseLines } from '../protocol/parse-lines.js';
+import { recordLineKey } from '../protocol/record-line-scanner.js';
 import type {
   InputPacket,
   InputWorkerError,
@@ -69,36 +76,57 @@ function postRuns(only?: number): void {
   }
 }
 
-/** Validates and routes the lines of a chunk, in order (parsed together when they all parse). */
+/**
+ * Validates and routes the lines of a chunk, in order. A plain record line is checked by
+ * `recordLineKey` without being parsed; the other lines are parsed together when they all parse,
+ * one by one otherwise (which names the first broken one).
+ */
 function consumeLines(lines: readonly Line[]): void {
-  const values = lines.length > 1 ? parseLines(lines.map((line) => line.bytes)) : undefined;
-  for (let i = 0; i < lines.length; i++) {
+  const count = lines.length;
+  const keys = new Array<string | undefined>(count);
+  const unsure: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const key = recordLineKey((lines[i] as Line).bytes);
+    keys[i] = key;
+    if (key === undefined) unsure.push((lines[i] as Line).bytes);
+  }
+  const values = unsure.length > 1 ? parseLines(unsure) : undefined;
+  for (let i = 0, u = 0; i < count; i++) {
     const { bytes, lineNumber } = lines[i] as Line;
-    consume(
+    const key = keys[i];
+    if (key !== undefined) {
+      consumeRecord(key, bytes, lineNumber);
+      continue;
+    }
+    const message =
       values === undefined
         ? parseInputLine(bytes, lineNumber)
-        : classifyMessage(values[i], bytes, lineNumber),
-      bytes,
-      lineNumber,
-    );
+        : classifyMessage(values[u], bytes, lineNumber);
+    u++;
+    if (message.kind === 'record') consumeRecord(message.streamKey, bytes, lineNumber);
+    else consume(message, bytes, lineNumber);
   }
 }
 
-function consume(message: InputMessage, bytes: Buffer, lineNumber: number): void {
-  if (message.kind === 'record') {
-    const stream = streams.get(message.streamKey);
-    if (stream === undefined) {
-      const { record } = message;
-      throw new StopAt({
-        kind: 'unknown-stream',
-        lineNumber,
-        streamName: describeStream({ namespace: record.namespace, name: record.stream }),
-      });
-    }
-    if (ended.has(stream)) throw new StopAt({ kind: 'after-end', lineNumber, stream });
-    if (pending.add(stream, bytes, () => undefined)) postRuns(stream);
-    return;
+function consumeRecord(key: string, bytes: Buffer, lineNumber: number): void {
+  const stream = streams.get(key);
+  if (stream === undefined) {
+    const { record } = parseInputLine(bytes, lineNumber) as RecordInput;
+    throw new StopAt({
+      kind: 'unknown-stream',
+      lineNumber,
+      streamName: describeStream({ namespace: record.namespace, name: record.stream }),
+    });
   }
+  if (ended.has(stream)) throw new StopAt({ kind: 'after-end', lineNumber, stream });
+  if (pending.add(stream, bytes, () => undefined)) postRuns(stream);
+}
+
+function consume(
+  message: Exclude<InputMessage, RecordInput>,
+  bytes: Buffer,
+  lineNumber: number,
+): void {
   // The records a message concerns go before it.
   const concerned = concernedStreams(message);
   if (concerned === 'all') postRuns();

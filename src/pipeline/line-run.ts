@@ -13,6 +13,8 @@ import { SystemError } from '../errors/destkit-error.js';
 
 const NEWLINE = 0x0a;
 const COMMA = 0x2c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
 
 export interface LineRun {
   /** The lines, each followed by `\n`; exactly the run's lines. */
@@ -40,17 +42,19 @@ function allocateUnzeroed(size: number): ArrayBuffer {
 }
 
 /**
- * Copies `lines` (`bytes` long in all) into a new run, in one buffer of its own (ends first,
- * then the lines) that the input worker transfers whole.
+ * Copies `lines` (`bytes` long in all) into a new run, in one buffer of its own that the input
+ * worker transfers whole: the ends, a `[` (the bracket `parseRun` parses the lines with), then
+ * the lines.
  */
 export function buildRun(
   lines: readonly Buffer[],
   bytes: number,
 ): { readonly run: LineRun; readonly buffer: ArrayBuffer } {
   const count = lines.length;
-  const buffer = allocateUnzeroed(4 * count + bytes + count);
+  const buffer = allocateUnzeroed(4 * count + 1 + bytes + count);
   const ends = new Int32Array(buffer, 0, count);
-  const out = Buffer.from(buffer, 4 * count, bytes + count);
+  new Uint8Array(buffer, 4 * count, 1)[0] = OPEN_BRACKET;
+  const out = Buffer.from(buffer, 4 * count + 1, bytes + count);
   let at = 0;
   for (let i = 0; i < count; i++) {
     const line = lines[i] as Buffer;
@@ -66,7 +70,7 @@ export function buildRun(
 export function runOf(buffer: ArrayBuffer, count: number): LineRun {
   return {
     ends: new Int32Array(buffer, 0, count),
-    bytes: Buffer.from(buffer, 4 * count),
+    bytes: Buffer.from(buffer, 4 * count + 1),
     owner: { buffer, parts: 1 },
   };
 }
@@ -158,7 +162,9 @@ export class LineRunCorruptError extends SystemError {
  * one value per line (a defect, not bad input), the lines are parsed one by one to name the first
  * that fails.
  *
- * Consumes the run: its newlines become commas.
+ * Consumes the run: its newlines become commas, the last one `]`. When the byte just before the
+ * run's bytes (in the same memory) is a `[` that nobody else reads (`buildRun` puts one there),
+ * the array's text is decoded in place, without joining strings, which JSON.parse would copy.
  */
 export function parseRun(run: Pick<LineRun, 'bytes' | 'ends'>, where: string): unknown[] {
   const { bytes, ends } = run;
@@ -166,9 +172,16 @@ export function parseRun(run: Pick<LineRun, 'bytes' | 'ends'>, where: string): u
   if (count === 0) return [];
   for (let i = 0; i < count - 1; i++) bytes[ends[i] as number] = COMMA;
   const last = ends[count - 1] as number;
+  bytes[last] = CLOSE_BRACKET;
   let values: unknown;
   try {
-    values = JSON.parse(`[${bytes.toString('utf8', 0, last)}]`);
+    const framed =
+      bytes.byteOffset > 0 ? Buffer.from(bytes.buffer, bytes.byteOffset - 1, last + 2) : undefined;
+    values = JSON.parse(
+      framed?.[0] === OPEN_BRACKET
+        ? framed.toString('utf8')
+        : `[${bytes.toString('utf8', 0, last)}]`,
+    );
   } catch {
     values = undefined;
   }

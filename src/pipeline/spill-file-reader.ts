@@ -18,6 +18,7 @@ const READ_BYTES = 256 * 1024;
  */
 const GROUP_LINES = 128;
 const NEWLINE = 0x0a;
+const OPEN_BRACKET = 0x5b;
 
 export class SpillFileCorruptError extends SystemError {
   override readonly code = 'SPILL_FILE_CORRUPT';
@@ -48,7 +49,8 @@ export function* readSpillFile(
     for (;;) {
       const carried = carry?.length ?? 0;
       const size = Math.max(readBytes, 2 * carried);
-      const chunk = Buffer.allocUnsafe(size);
+      // One byte before the lines: the `[` parseRun parses a group in place with.
+      const chunk = Buffer.allocUnsafe(size + 1).subarray(1);
       carry?.copy(chunk, 0);
       const read = readSync(fd, chunk, carried, size - carried, null);
       if (read === 0) {
@@ -99,6 +101,9 @@ function* parseGroup(
 ): Generator<DestinationRecord, void, undefined> {
   let messages: unknown[];
   try {
+    // The byte before the group is the chunk's spare byte or the last newline of the group
+    // before, which was parsed already: it takes the array's `[`.
+    Buffer.from(bytes.buffer, bytes.byteOffset - 1, 1)[0] = OPEN_BRACKET;
     messages = parseRun({ bytes, ends }, where);
   } catch (error) {
     if (!(error instanceof LineRunCorruptError)) throw error;

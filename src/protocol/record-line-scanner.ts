@@ -1,0 +1,365 @@
+/**
+ * A fast check of the common input line: a valid RECORD message. `recordLineKey` reads the line's
+ * bytes once, checks that they are exactly one JSON value by the grammar `JSON.parse` applies,
+ * and picks out the few fields `classifyMessage` rules on, without building the value. Reading
+ * is validation only here (the record is parsed where the connector consumes it), so building
+ * every string and object of a line that is never used is the cost this avoids.
+ *
+ * It answers one question: is this line certainly a RECORD that `classifyMessage` accepts, and
+ * of which stream? Anything it is not sure of (not a record, a broken line, a field name written
+ * with escapes, nesting deeper than MAX_DEPTH, a number too large for a double) gets `undefined`,
+ * and the caller parses the line in full, so every message kind and every error stays the full
+ * parser's. The rules it must agree with: the line is one JSON value (whitespace around it
+ * allowed) and an object; for each field the last occurrence counts (as in `JSON.parse`); `type`
+ * is `"RECORD"`; `record` is an object whose `stream` is a string, `data` an object,
+ * `emitted_at` a finite number, and `namespace` absent, null or a string.
+ *
+ * Bytes are read as UTF-8 the way `Buffer.toString('utf8')` reads them: a byte below 0x80 is
+ * always its own character (an invalid sequence never swallows one), so the grammar can be
+ * checked on bytes; bytes of 0x80 and up are only valid inside strings, where any of them is.
+ */
+import { streamKey } from './messages.js';
+
+/** Deeper values are left to the full parser. */
+const MAX_DEPTH = 256;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+/** What a field of interest held (the last time it occurred). */
+const ABSENT = 0;
+const STRING = 1;
+const OBJECT = 2;
+const NUMBER = 3;
+const NULL = 4;
+const OTHER = 5;
+
+/** `\` may be followed by these (`u` then needs four hex digits). */
+const ESCAPABLE = new Uint8Array(256);
+for (const c of '"\\/bfnrt') ESCAPABLE[c.charCodeAt(0)] = 1;
+/** Hex digits. */
+const HEX = new Uint8Array(256);
+for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
+
+const TYPE_FIELD = 1;
+const RECORD_FIELD = 2;
+const STREAM_FIELD = 3;
+const DATA_FIELD = 4;
+const EMITTED_AT_FIELD = 5;
+const NAMESPACE_FIELD = 6;
+
+function isWhitespace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** The kind of a (valid) value by its first byte. */
+function kindOf(c: number): number {
+  if (c === QUOTE) return STRING;
+  if (c === OPEN_OBJECT) return OBJECT;
+  if (c === 0x6e) return NULL;
+  if (c === MINUS || (c >= ZERO && c <= NINE)) return NUMBER;
+  return OTHER;
+}
+
+/** One line's scan: the bytes and what was found in them (fields, not closures: fast access). */
+class Scan {
+  /** Whether the last string read held an escape. */
+  escaped = false;
+  typeKind = ABSENT;
+  typeStart = 0;
+  typeEnd = 0;
+  recordKind = ABSENT;
+  streamKind = ABSENT;
+  streamStart = 0;
+  streamEnd = 0;
+  streamEscaped = false;
+  dataKind = ABSENT;
+  emittedKind = ABSENT;
+  emittedStart = 0;
+  emittedEnd = 0;
+  namespaceKind = ABSENT;
+  namespaceStart = 0;
+  namespaceEnd = 0;
+  namespaceEscaped = false;
+
+  constructor(
+    readonly b: Buffer,
+    readonly n: number,
+  ) {}
+
+  skipWhitespace(i: number): number {
+    const { b, n } = this;
+    while (i < n && isWhitespace(b[i] as number)) i++;
+    return i;
+  }
+
+  /** `i` at an opening quote: the index after the closing one, or -1. Sets `escaped`. */
+  string(i: number): number {
+    const { b, n } = this;
+    let escaped = false;
+    i++;
+    for (;;) {
+      if (i >= n) return -1;
+      const c = b[i] as number;
+      if (c === QUOTE) break;
+      if (c === BACKSLASH) {
+        escaped = true;
+        const e = i + 1 < n ? (b[i + 1] as number) : 0;
+        if (e === 0x75) {
+          // \uXXXX
+          if (i + 5 >= n) return -1;
+          if (
+            HEX[b[i + 2] as number] === 0 ||
+            HEX[b[i + 3] as number] === 0 ||
+            HEX[b[i + 4] as number] === 0 ||
+            HEX[b[i + 5] as number] === 0
+          )
+            return -1;
+          i += 6;
+        } else if (ESCAPABLE[e] === 1) i += 2;
+        else return -1;
+      } else if (c < 0x20) return -1;
+      else i++;
+    }
+    this.escaped = escaped;
+    return i + 1;
+  }
+
+  digits(i: number): number {
+    const { b, n } = this;
+    while (i < n) {
+      const c = b[i] as number;
+      if (c < ZERO || c > NINE) break;
+      i++;
+    }
+    return i;
+  }
+
+  /** `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?` from `i`: the index after it, or -1. */
+  number(i: number): number {
+    const { b, n } = this;
+    if (b[i] === MINUS) i++;
+    if (i >= n) return -1;
+    const first = b[i] as number;
+    if (first === ZERO) i++;
+    else if (first > ZERO && first <= NINE) i = this.digits(i + 1);
+    else return -1;
+    if (i < n && b[i] === DOT) {
+      const start = i + 1;
+      i = this.digits(start);
+      if (i === start) return -1;
+    }
+    if (i < n && (b[i] === 0x65 || b[i] === 0x45)) {
+      i++;
+      if (i < n && (b[i] === PLUS || b[i] === MINUS)) i++;
+      const start = i;
+      i = this.digits(start);
+      if (i === start) return -1;
+    }
+    return i;
+  }
+
+  /** The bytes at `i` spell `word` (true, false, null): the index after it, or -1. */
+  literal(i: number, word: string): number {
+    if (i + word.length > this.n) return -1;
+    for (let k = 0; k < word.length; k++) if (this.b[i + k] !== word.charCodeAt(k)) return -1;
+    return i + word.length;
+  }
+
+  /** Any JSON value at `i` (whitespace already skipped): the index after it, or -1. */
+  value(i: number, depth: number): number {
+    if (i >= this.n) return -1;
+    const c = this.b[i] as number;
+    if (c === QUOTE) return this.string(i);
+    if (c === OPEN_OBJECT) return this.object(i, depth + 1, 0);
+    if (c === OPEN_ARRAY) return this.array(i, depth + 1);
+    if (c === MINUS || (c >= ZERO && c <= NINE)) return this.number(i);
+    if (c === 0x74) return this.literal(i, 'true');
+    if (c === 0x66) return this.literal(i, 'false');
+    if (c === 0x6e) return this.literal(i, 'null');
+    return -1;
+  }
+
+  array(i: number, depth: number): number {
+    if (depth > MAX_DEPTH) return -1;
+    const { b, n } = this;
+    i = this.skipWhitespace(i + 1);
+    if (i < n && b[i] === CLOSE_ARRAY) return i + 1;
+    for (;;) {
+      i = this.value(i, depth);
+      if (i < 0) return -1;
+      i = this.skipWhitespace(i);
+      if (i >= n) return -1;
+      const c = b[i];
+      if (c === CLOSE_ARRAY) return i + 1;
+      if (c !== COMMA) return -1;
+      i = this.skipWhitespace(i + 1);
+    }
+  }
+
+  /**
+   * An object at `i`: the index after it, or -1. `level` 1 is the message, 2 the message's
+   * `record`; their fields of interest are noted (a name with escapes there gives up: -1).
+   */
+  object(i: number, depth: number, level: number): number {
+    if (depth > MAX_DEPTH) return -1;
+    const { b, n } = this;
+    i = this.skipWhitespace(i + 1);
+    if (i < n && b[i] === CLOSE_OBJECT) return i + 1;
+    for (;;) {
+      if (i >= n || b[i] !== QUOTE) return -1;
+      const nameStart = i + 1;
+      i = this.string(i);
+      if (i < 0) return -1;
+      let field = 0;
+      if (level !== 0) {
+        if (this.escaped) return -1;
+        field = this.fieldOf(level, nameStart, i - 1);
+      }
+      i = this.skipWhitespace(i);
+      if (i >= n || b[i] !== COLON) return -1;
+      i = this.skipWhitespace(i + 1);
+      const start = i;
+      if (field === RECORD_FIELD && b[i] === OPEN_OBJECT) {
+        this.resetRecord();
+        this.recordKind = OBJECT;
+        i = this.object(i, depth + 1, 2);
+      } else i = this.value(i, depth);
+      if (i < 0) return -1;
+      if (field !== 0) this.note(field, start, i);
+      i = this.skipWhitespace(i);
+      if (i >= n) return -1;
+      const c = b[i];
+      if (c === CLOSE_OBJECT) return i + 1;
+      if (c !== COMMA) return -1;
+      i = this.skipWhitespace(i + 1);
+    }
+  }
+
+  /** Whether the bytes `start`–`end` spell `name` (ASCII). */
+  named(start: number, end: number, name: string): boolean {
+    if (end - start !== name.length) return false;
+    for (let k = 0; k < name.length; k++)
+      if (this.b[start + k] !== name.charCodeAt(k)) return false;
+    return true;
+  }
+
+  /** The field of interest a name at `level` is, or 0. */
+  fieldOf(level: number, start: number, end: number): number {
+    if (level === 1) {
+      if (this.named(start, end, 'type')) return TYPE_FIELD;
+      if (this.named(start, end, 'record')) return RECORD_FIELD;
+      return 0;
+    }
+    switch (end - start) {
+      case 4:
+        return this.named(start, end, 'data') ? DATA_FIELD : 0;
+      case 6:
+        return this.named(start, end, 'stream') ? STREAM_FIELD : 0;
+      case 9:
+        return this.named(start, end, 'namespace') ? NAMESPACE_FIELD : 0;
+      case 10:
+        return this.named(start, end, 'emitted_at') ? EMITTED_AT_FIELD : 0;
+      default:
+        return 0;
+    }
+  }
+
+  /** Notes the value of a field of interest, read from `start` to `end`. */
+  note(field: number, start: number, end: number): void {
+    const kind = kindOf(this.b[start] as number);
+    switch (field) {
+      case TYPE_FIELD:
+        this.typeKind = kind === STRING && !this.escaped ? STRING : OTHER;
+        this.typeStart = start + 1;
+        this.typeEnd = end - 1;
+        return;
+      case RECORD_FIELD:
+        // An object was read field by field (object() above); anything else is not a record.
+        if (kind !== OBJECT) this.recordKind = OTHER;
+        return;
+      case STREAM_FIELD:
+        this.streamKind = kind;
+        this.streamStart = start + 1;
+        this.streamEnd = end - 1;
+        this.streamEscaped = this.escaped;
+        return;
+      case DATA_FIELD:
+        this.dataKind = kind;
+        return;
+      case EMITTED_AT_FIELD:
+        this.emittedKind = kind;
+        this.emittedStart = start;
+        this.emittedEnd = end;
+        return;
+      case NAMESPACE_FIELD:
+        this.namespaceKind = kind;
+        this.namespaceStart = start + 1;
+        this.namespaceEnd = end - 1;
+        this.namespaceEscaped = this.escaped;
+        return;
+    }
+  }
+
+  resetRecord(): void {
+    this.streamKind = ABSENT;
+    this.dataKind = ABSENT;
+    this.emittedKind = ABSENT;
+    this.namespaceKind = ABSENT;
+  }
+
+  /** A string field's value (`start`–`end` inside its quotes). */
+  text(start: number, end: number, withEscapes: boolean): string {
+    return withEscapes
+      ? (JSON.parse(this.b.toString('utf8', start - 1, end + 1)) as string)
+      : this.b.toString('utf8', start, end);
+  }
+
+  /** See `recordLineKey`. */
+  key(): string | undefined {
+    const { b, n } = this;
+    let i = this.skipWhitespace(0);
+    if (i >= n || b[i] !== OPEN_OBJECT) return undefined;
+    i = this.object(i, 1, 1);
+    if (i < 0 || this.skipWhitespace(i) !== n) return undefined;
+    if (
+      this.typeKind !== STRING ||
+      !this.named(this.typeStart, this.typeEnd, 'RECORD') ||
+      this.recordKind !== OBJECT ||
+      this.streamKind !== STRING ||
+      this.dataKind !== OBJECT ||
+      this.emittedKind !== NUMBER ||
+      (this.namespaceKind !== ABSENT &&
+        this.namespaceKind !== NULL &&
+        this.namespaceKind !== STRING)
+    )
+      return undefined;
+    if (!Number.isFinite(Number(b.toString('latin1', this.emittedStart, this.emittedEnd))))
+      return undefined;
+    const name = this.text(this.streamStart, this.streamEnd, this.streamEscaped);
+    const namespace =
+      this.namespaceKind === STRING
+        ? this.text(this.namespaceStart, this.namespaceEnd, this.namespaceEscaped)
+        : undefined;
+    return streamKey({ name, namespace });
+  }
+}
+
+/**
+ * `streamKey` of the record when `line` is certainly a RECORD message that `classifyMessage`
+ * accepts; `undefined` when the line needs the full parser (see the module header).
+ */
+export function recordLineKey(line: Buffer): string | undefined {
+  return new Scan(line, line.length).key();
+}
