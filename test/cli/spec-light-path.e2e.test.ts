@@ -1,9 +1,10 @@
 /**
  * A plain `spec` loads only the connector's spec and destkit's small runner modules: no package
  * from node_modules (inversify, commander, pino, ajv, database drivers), no pipeline, not the
- * connector's definition. Checked by the module URLs node resolves, not by timing; other
- * command lines still load the whole connector.
+ * connector's definition. Checked by the module URLs node resolves (and the modules inside the
+ * bundle files among them), not by timing; other command lines still load the whole connector.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseProtocolOutput } from '../helpers/protocol-schema.js';
@@ -25,13 +26,28 @@ function connectorMain(name: string): string {
   );
 }
 
-/** Runs `node --import <hooks> script args`; returns the result and the resolved module URLs. */
+/**
+ * The connector executables are bundles (connectors/bundle-executables.ts): a bundle file holds
+ * many modules, each under a `// <path>` comment that esbuild writes. Those count as loaded
+ * too, as `bundled:/<path>` (a path from the package root, e.g. `/node_modules/inversify/…`).
+ */
+function modulesInBundle(url: string): string[] {
+  if (!url.startsWith('file:') || !/\/dist\/connectors\/[^/]+\/[^/]+\.js$/.test(url)) return [];
+  const text = readFileSync(fileURLToPath(url), 'utf8');
+  return [...text.matchAll(/^\/\/ ((?:dist|node_modules)\/\S+)$/gm)].map((m) => `bundled:/${m[1]}`);
+}
+
+/**
+ * Runs `node --import <hooks> script args`; returns the result and the modules loaded: the
+ * resolved module URLs and the modules inside the bundle files among them.
+ */
 async function runLogged(script: string, args: string[]) {
   const result = await runCli(args, { script, nodeFlags: ['--import', LOG_MODULES] });
-  const modules = result.stderr
+  const resolved = result.stderr
     .split('\n')
     .filter((l) => l.startsWith('resolved '))
     .map((l) => l.slice('resolved '.length));
+  const modules = [...resolved, ...resolved.flatMap(modulesInBundle)];
   return { result, modules };
 }
 
