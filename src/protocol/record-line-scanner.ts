@@ -93,10 +93,12 @@ class Scan {
   namespaceEnd = 0;
   namespaceEscaped = false;
 
-  constructor(
-    readonly b: Buffer,
-    readonly n: number,
-  ) {}
+  /** `b.length`. */
+  readonly n: number;
+
+  constructor(readonly b: Buffer) {
+    this.n = b.length;
+  }
 
   skipWhitespace(i: number): number {
     const { b, n } = this;
@@ -361,5 +363,5 @@ class Scan {
  * accepts; `undefined` when the line needs the full parser (see the module header).
  */
 export function recordLineKey(line: Buffer): string | undefined {
-  return new Scan(line, line.length).key();
+  return new Scan(line).key();
 }
