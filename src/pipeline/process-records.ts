@@ -6,6 +6,7 @@
  * A batch that is not COMPLETE (and not part of a group) goes on to the ProcessBatch workers.
  */
 import { unlink } from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ChannelProducer } from '../runtime/channel.js';
 import { END } from '../runtime/channel.js';
 import type { TaskContext } from '../runtime/task-context.js';
@@ -31,6 +32,10 @@ export class ProcessRecordsWorker {
   async run(task: TaskContext): Promise<void> {
     try {
       for (;;) {
+        // One batch per turn of the event loop: a chain of batches ready at once would run as
+        // promise continuations only, and the input (the worker's packets, stdin) would wait
+        // for all of them.
+        await nextTurn();
         const item = await this.ctx.files.receive(task.signal);
         if (item === END) break;
         let started = false;
