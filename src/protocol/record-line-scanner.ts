@@ -63,6 +63,41 @@ function isWhitespace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
+/**
+ * Whether any of the four bytes of `word` is a quote, a backslash or below 0x20: each test is
+ * the classic "has a byte less than" bit trick (exact about whether any byte matches), on the
+ * word itself and on the word XOR the byte looked for (a zero byte there is a match). Byte order
+ * does not matter.
+ */
+function wordNeedsLook(word: number): boolean {
+  const quote = word ^ 0x22222222;
+  const backslash = word ^ 0x5c5c5c5c;
+  const found =
+    ((word - 0x20202020) & ~word) |
+    ((quote - 0x01010101) & ~quote) |
+    ((backslash - 0x01010101) & ~backslash);
+  return (found & 0x80808080) !== 0;
+}
+
+/** The 32-bit words of the memory behind the last line scanned (`Scan.words`). */
+let wordsBuffer: ArrayBufferLike | undefined;
+let wordsView: Int32Array<ArrayBufferLike> = new Int32Array(0);
+/** A view of a larger memory is not kept after its line's scan. */
+const KEEP_WORDS_BYTES = 1024 * 1024;
+
+function wordsOf(buffer: ArrayBufferLike): Int32Array {
+  if (buffer !== wordsBuffer) {
+    wordsBuffer = buffer;
+    wordsView = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
+  }
+  return wordsView;
+}
+
+/** Stream keys seen lately, by a hash of their bytes (see `Scan.knownKey`). */
+const KNOWN_KEY_SLOTS = 64;
+const KNOWN_KEYS: ({ name: Uint8Array; namespace: Uint8Array; key: string } | undefined)[] =
+  new Array(KNOWN_KEY_SLOTS).fill(undefined);
+
 /** The kind of a (valid) value by its first byte. */
 function kindOf(c: number): number {
   if (c === QUOTE) return STRING;
@@ -95,9 +130,14 @@ class Scan {
 
   /** `b.length`. */
   readonly n: number;
+  /** The memory behind `b` as 32-bit words, and where `b` starts in it. */
+  readonly words: Int32Array;
+  readonly base: number;
 
   constructor(readonly b: Buffer) {
     this.n = b.length;
+    this.words = wordsOf(b.buffer);
+    this.base = b.byteOffset;
   }
 
   skipWhitespace(i: number): number {
@@ -108,10 +148,18 @@ class Scan {
 
   /** `i` at an opening quote: the index after the closing one, or -1. Sets `escaped`. */
   string(i: number): number {
-    const { b, n } = this;
+    const { b, n, words, base } = this;
     let escaped = false;
     i++;
     for (;;) {
+      // Four bytes at a time while none of them needs a look: from a 4-byte boundary of the
+      // memory, a word without a quote, a backslash or a control character is skipped whole.
+      let at = base + i;
+      if ((at & 3) === 0) {
+        const last = base + n - 4;
+        while (at <= last && !wordNeedsLook(words[at >> 2] as number)) at += 4;
+        i = at - base;
+      }
       if (i >= n) return -1;
       const c = b[i] as number;
       if (c === QUOTE) break;
@@ -321,11 +369,69 @@ class Scan {
     this.namespaceKind = ABSENT;
   }
 
+  /**
+   * Whether the (valid) number at `start`–`end` is finite as a double: always without an
+   * exponent and with fewer than 309 characters (the largest double has 309 digits).
+   */
+  finiteNumber(start: number, end: number): boolean {
+    const { b } = this;
+    if (end - start < 309) {
+      let plain = true;
+      for (let k = start; k < end; k++) {
+        const c = b[k] as number;
+        if (c === 0x65 || c === 0x45) {
+          plain = false;
+          break;
+        }
+      }
+      if (plain) return true;
+    }
+    return Number.isFinite(Number(b.toString('latin1', start, end)));
+  }
+
   /** A string field's value (`start`–`end` inside its quotes). */
   text(start: number, end: number, withEscapes: boolean): string {
     return withEscapes
       ? (JSON.parse(this.b.toString('utf8', start - 1, end + 1)) as string)
       : this.b.toString('utf8', start, end);
+  }
+
+  /** Whether the bytes `start`–`end` are those of `known`. */
+  same(known: Uint8Array, start: number, end: number): boolean {
+    if (known.length !== end - start) return false;
+    const { b } = this;
+    for (let k = 0; k < known.length; k++) if (known[k] !== b[start + k]) return false;
+    return true;
+  }
+
+  /**
+   * The key of a stream name and namespace written without escapes (namespace bytes empty when
+   * absent or null, which gives the same key as ""): from KNOWN_KEYS when these bytes were seen
+   * lately, so the same few streams are not decoded and joined again for every line.
+   */
+  knownKey(nameStart: number, nameEnd: number, namespaceStart: number, namespaceEnd: number) {
+    const { b } = this;
+    let hash = nameEnd - nameStart;
+    for (let k = nameStart; k < nameEnd; k++) hash = (Math.imul(hash, 31) + (b[k] as number)) | 0;
+    for (let k = namespaceStart; k < namespaceEnd; k++)
+      hash = (Math.imul(hash, 31) + (b[k] as number)) | 0;
+    const slot = hash & (KNOWN_KEY_SLOTS - 1);
+    const known = KNOWN_KEYS[slot];
+    if (
+      known !== undefined &&
+      this.same(known.name, nameStart, nameEnd) &&
+      this.same(known.namespace, namespaceStart, namespaceEnd)
+    )
+      return known.key;
+    const name = b.toString('utf8', nameStart, nameEnd);
+    const namespace = b.toString('utf8', namespaceStart, namespaceEnd);
+    const key = streamKey({ name, namespace });
+    KNOWN_KEYS[slot] = {
+      name: Uint8Array.prototype.slice.call(b, nameStart, nameEnd),
+      namespace: Uint8Array.prototype.slice.call(b, namespaceStart, namespaceEnd),
+      key,
+    };
+    return key;
   }
 
   /** See `recordLineKey`. */
@@ -347,8 +453,16 @@ class Scan {
         this.namespaceKind !== STRING)
     )
       return undefined;
-    if (!Number.isFinite(Number(b.toString('latin1', this.emittedStart, this.emittedEnd))))
-      return undefined;
+    if (!this.finiteNumber(this.emittedStart, this.emittedEnd)) return undefined;
+    const hasNamespace = this.namespaceKind === STRING;
+    if (!this.streamEscaped && !(hasNamespace && this.namespaceEscaped)) {
+      return this.knownKey(
+        this.streamStart,
+        this.streamEnd,
+        hasNamespace ? this.namespaceStart : 0,
+        hasNamespace ? this.namespaceEnd : 0,
+      );
+    }
     const name = this.text(this.streamStart, this.streamEnd, this.streamEscaped);
     const namespace =
       this.namespaceKind === STRING
@@ -363,5 +477,10 @@ class Scan {
  * accepts; `undefined` when the line needs the full parser (see the module header).
  */
 export function recordLineKey(line: Buffer): string | undefined {
-  return new Scan(line).key();
+  const key = new Scan(line).key();
+  if (line.buffer.byteLength > KEEP_WORDS_BYTES) {
+    wordsBuffer = undefined;
+    wordsView = new Int32Array(0);
+  }
+  return key;
 }

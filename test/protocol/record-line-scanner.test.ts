@@ -15,12 +15,26 @@ function fullVerdict(line: Buffer): string {
 }
 
 /**
+ * `line` copied to `offset` bytes into memory of its own, followed there by bytes of `after`
+ * (the scanner reads strings four bytes at a time from 4-byte boundaries of the memory).
+ */
+function placed(line: Buffer, offset: number, after: number): Buffer {
+  const memory = Buffer.alloc(offset + line.length + 7, after);
+  line.copy(memory, offset);
+  return memory.subarray(offset, offset + line.length);
+}
+
+/**
  * The scanner's contract: when it names a key, the full parser accepts the line as a record of
  * that stream. (`undefined` only sends the line to the full parser, so it is always allowed.)
+ * The answer is the same wherever the line lies in memory and whatever bytes follow it there.
  */
 function checkSound(line: Buffer): string | undefined {
   const key = recordLineKey(line);
   if (key !== undefined) expect(fullVerdict(line)).toBe(`key:${key}`);
+  for (let offset = 0; offset < 4; offset++)
+    for (const after of [0x22, 0x78, 0x00])
+      expect(recordLineKey(placed(line, offset, after))).toBe(key);
   return key;
 }
 
@@ -293,6 +307,32 @@ describe(recordLineKey, () => {
     const line = Buffer.from(text);
     expect(recordLineKey(line)).toBe(expected);
     checkSound(line);
+  });
+
+  it('names many streams, read in turns, each by its own bytes (keys it remembers)', () => {
+    const descriptors: { name: string; namespace?: string | null }[] = [];
+    for (let i = 0; i < 300; i++) descriptors.push({ name: `s${String(i).padStart(3, '0')}` });
+    descriptors.push(
+      { name: 'bc', namespace: 'a' },
+      { name: 'c', namespace: 'ab' },
+      { name: 'abc' },
+      { name: 'abc', namespace: null },
+      { name: 'abc', namespace: '' },
+      { name: 'abc', namespace: 'x' },
+      { name: 'ab\\u0063', namespace: 'x' },
+    );
+    for (let round = 0; round < 3; round++) {
+      for (const d of round === 1 ? [...descriptors].reverse() : descriptors) {
+        // `name` is written into the line as it is: the one with `\u0063` is an escape.
+        const namespace =
+          d.namespace === undefined ? '' : `,"namespace":${JSON.stringify(d.namespace)}`;
+        const line = Buffer.from(
+          `{"type":"RECORD","record":{"stream":"${d.name}"${namespace},"emitted_at":1,"data":{}}}`,
+        );
+        const name = JSON.parse(`"${d.name}"`) as string;
+        expect(checkSound(line)).toBe(streamKey({ name, namespace: d.namespace }));
+      }
+    }
   });
 
   it('reads invalid UTF-8 inside a string as the full parser does (replaced, still valid)', () => {
