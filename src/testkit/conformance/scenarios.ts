@@ -7,6 +7,7 @@
  * Every sync is checked against the protocol invariants (protocol-invariants.ts) and, unless the
  * scenario says otherwise, must succeed.
  */
+import { specSchemaProblems } from '../../config/schema-validator.js';
 import type { JsonObject } from '../../protocol/messages.js';
 import type { FaultPlan } from '../fault-injection.js';
 import type { ConformanceCapabilities, ConformanceSession } from './conformance-session.js';
@@ -61,14 +62,22 @@ const basicWrite: Scenario = {
 
 const spec: Scenario = {
   id: 'spec',
-  title: 'spec: one SPEC message with a connection specification',
+  title: 'spec: one SPEC message with a valid JSON schema as its connection specification',
   needs: [],
   async run(session) {
     const result = await session.command('spec');
     const message = result.messages.find((m) => m.type === 'SPEC');
     const specification = (message?.spec as JsonObject | undefined)?.connectionSpecification;
-    if (typeof specification !== 'object' || specification === null)
+    if (typeof specification !== 'object' || specification === null || Array.isArray(specification))
       throw new ConformanceFailure('the SPEC message has no connectionSpecification object');
+    // Runs do not check the schema against the meta-schema (start-up time): this is where a
+    // broken one is found.
+    const problems = specSchemaProblems(specification);
+    if (problems.length > 0) {
+      throw new ConformanceFailure(
+        `the connectionSpecification is not a valid JSON schema: ${problems.join('; ')}`,
+      );
+    }
   },
 };
 
