@@ -166,11 +166,31 @@ export class CheckpointManager<T> {
    * Removes and returns the payloads of the checkpoints that are ready, in input order (see the
    * file header for the order across streams). Each checkpoint is returned exactly once. If
    * `isPersistedUntil` throws, nothing is removed.
+   *
+   * `only` (STREAM mode; ignored in GLOBAL mode) names the one stream that may have become
+   * ready since the last call (its records were persisted, or it got a checkpoint): the other
+   * streams' queues are not looked at, so a sync with many streams does not check them all on
+   * every batch. Whoever passes it must call without it after any other change.
    */
-  flushReady(isPersistedUntil: PersistedUntil): T[] {
-    return this.#mode === 'GLOBAL'
-      ? this.#flushGlobal(isPersistedUntil)
-      : this.#flushStreams(isPersistedUntil);
+  flushReady(isPersistedUntil: PersistedUntil, only?: string): T[] {
+    if (this.#mode === 'GLOBAL') return this.#flushGlobal(isPersistedUntil);
+    if (only === undefined) return this.#flushStreams(isPersistedUntil);
+    const queue = this.#streamQueues.get(only);
+    return queue === undefined ? [] : this.#flushStream(isPersistedUntil, only, queue);
+  }
+
+  /** One stream's ready checkpoints, in order. */
+  #flushStream(isPersistedUntil: PersistedUntil, key: string, queue: Fifo<StreamEntry<T>>): T[] {
+    const released: T[] = [];
+    for (;;) {
+      const head = queue.peek(released.length);
+      if (head === undefined || !isPersistedUntil(key, head.index)) break;
+      released.push(head.payload);
+    }
+    queue.drop(released.length);
+    if (queue.length === 0) this.#streamQueues.delete(key);
+    this.#pending -= released.length;
+    return released;
   }
 
   #flushGlobal(isPersistedUntil: PersistedUntil): T[] {

@@ -251,7 +251,7 @@ export class DestinationTaskLauncher implements LauncherHandlers {
       knobs,
       logger: deps.logger,
       handlers: this,
-      load: { activeUnits: 0, pendingStateBytes: 0, pendingStates: 0 },
+      load: { activeUnits: 0, pendingStateBytes: 0, pendingStates: 0, memoryBatchBytesWaiting: 0 },
     };
     this.#input = new InputConsumer(this.#ctx, deps.input);
   }
@@ -406,6 +406,7 @@ export class DestinationTaskLauncher implements LauncherHandlers {
       const item = files.failed ? EMPTY : files.tryReceive();
       if (item === EMPTY || item === END) return;
       memory.releaseBytes(item.memoryReserved ?? 0);
+      if (item.runs !== undefined) load.memoryBatchBytesWaiting -= item.memoryReserved ?? 0;
       disk.releaseBytes(item.diskReserved);
     }
   }
@@ -637,7 +638,8 @@ export class DestinationTaskLauncher implements LauncherHandlers {
       }
       this.#ctx.load.pendingStateBytes += reserved;
       this.#ctx.load.pendingStates++;
-      this.flushCheckpoints();
+      // A STREAM state can only make its own stream's queue ready.
+      this.flushCheckpoints(message.stateType === 'STREAM' ? flush[0] : undefined);
       return flush;
     });
   }
@@ -670,7 +672,8 @@ export class DestinationTaskLauncher implements LauncherHandlers {
       if (endOfStream && !requiresProcessing(batch)) plumbing.endBatchDone = true;
       if (ranges.length > 0 || batch.groupId !== undefined)
         manager.registerBatch(ranges, batch.state, batch.groupId);
-      if (batch.state === 'PERSISTED' || batch.state === 'COMPLETE') this.flushCheckpoints();
+      if (batch.state === 'PERSISTED' || batch.state === 'COMPLETE')
+        this.flushCheckpoints(stream.key);
       if (
         this.#failure === undefined &&
         plumbing.endBatchDone &&
@@ -706,9 +709,12 @@ export class DestinationTaskLauncher implements LauncherHandlers {
     });
   }
 
-  /** Echoes every state whose records are persisted, in order. Call under the mutex. */
-  private flushCheckpoints(): void {
-    const ready = this.#checkpoints.flushReady(this.#sync.isPersistedUntil);
+  /**
+   * Echoes every state whose records are persisted, in order; with `only`, the states of that
+   * stream, the only one that changed (see `CheckpointManager.flushReady`). Call under the mutex.
+   */
+  private flushCheckpoints(only?: string): void {
+    const ready = this.#checkpoints.flushReady(this.#sync.isPersistedUntil, only);
     for (const state of ready) {
       this.#deps.output.writeLine(echoStateLine(state.raw, state.recordCount));
       this.#deps.memory.releaseBytes(state.reserved);

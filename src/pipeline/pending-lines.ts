@@ -11,7 +11,7 @@ import { buildRun, type LineRun } from './line-run.js';
 /** A stream's pending records are sent once they reach this many bytes… */
 export const STREAM_SEND_BYTES = 64 * 1024;
 /** …or all pending records once they reach this many (and before any message they precede). */
-export const TOTAL_SEND_BYTES = 1024 * 1024;
+export const TOTAL_SEND_BYTES = 4 * 1024 * 1024;
 
 interface Pending<D> {
   readonly data: D;

@@ -76,4 +76,9 @@ export interface LoadGauge {
   /** Bytes of the memory budget held by states waiting for their records to persist. */
   pendingStateBytes: number;
   pendingStates: number;
+  /**
+   * Line bytes of memory-path batches handed to the ProcessRecords workers and not taken by one
+   * yet (SpillToDisk lets batches wait in memory up to one batch size in all).
+   */
+  memoryBatchBytesWaiting: number;
 }

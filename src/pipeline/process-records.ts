@@ -38,6 +38,8 @@ export class ProcessRecordsWorker {
         await nextTurn();
         const item = await this.ctx.files.receive(task.signal);
         if (item === END) break;
+        if (item.runs !== undefined)
+          this.ctx.load.memoryBatchBytesWaiting -= item.memoryReserved ?? 0;
         let started = false;
         const parentId = this.ctx.streams.get(item.stream.key)?.taskId ?? task.id;
         const [start, end] = item.range;

@@ -11,9 +11,10 @@
  *   so parsed records die young. The lines keep their memory reservation until the connector
  *   processed them.
  * - spill path: the runs are written to a spill file as they are (no re-serialization) and the
- *   worker reads them back. A batch takes this path when it opens while workers are behind,
- *   when a flushed memory batch finds no free worker, and when the input waits for memory (a
- *   `memory` flush): its lines are written out and their memory goes back to the input.
+ *   worker reads them back. A batch takes this path when it opens or is flushed while workers
+ *   are behind (memory batches waiting for a worker already hold a batch size), and when the
+ *   input waits for memory (a `memory` flush): its lines are written out and their memory goes
+ *   back to the input.
  *
  * Budgets: a record's line reservation is released once its bytes are written to the file (on
  * the memory path: once the connector processed it); its disk reservation (size + newline) is taken before that and
@@ -162,7 +163,7 @@ export class SpillToDisk {
       bytes: 0,
       countedRecords: 0,
       countedBytes: 0,
-      inMemory: this.workersKeepUp(),
+      inMemory: this.workersKeepUp(0),
       file: undefined,
       diskReserved: 0,
       pending: [],
@@ -172,16 +173,19 @@ export class SpillToDisk {
   }
 
   /**
-   * The memory path is taken while no batch waits for a worker and the memory budget is mostly
-   * free: a batch in memory holds its reservation until the connector processed it, so under a
-   * slow destination the spill path, which gives memory back as it writes, keeps the budget
-   * (and the process) small.
+   * The memory path is taken while the memory budget is mostly free and the workers keep up: no
+   * batch waits for a worker, or the batches in memory that wait, with this one (`bytes` so
+   * far), hold at most one batch size. A batch in memory holds its reservation until the
+   * connector processed it, so under a slow destination the spill path, which gives memory back
+   * as it writes, keeps the budget (and the process) small; small batches (a state every few
+   * records) wait in memory instead of taking a file each.
    */
-  private workersKeepUp(): boolean {
-    const { files, memory, knobs } = this.ctx;
+  private workersKeepUp(bytes: number): boolean {
+    const { files, memory, knobs, load } = this.ctx;
     if (memory.reserved + knobs.batchSizeBytes > memory.capacity * MEMORY_PATH_BUDGET_SHARE)
       return false;
-    return files.buffered === 0 || files.waitingReceivers > 0;
+    if (files.buffered === 0 || files.waitingReceivers > 0) return true;
+    return load.memoryBatchBytesWaiting + bytes <= knobs.batchSizeBytes;
   }
 
   private add(batch: OpenBatch, run: LineRun): void {
@@ -240,7 +244,7 @@ export class SpillToDisk {
       return;
     }
     const range: [number, number] = [batch.start, batch.start + batch.count];
-    if (batch.inMemory && this.workersKeepUp()) {
+    if (batch.inMemory && this.workersKeepUp(batch.bytes)) {
       this.#batch = undefined;
       this.ctx.disk.releaseBytes(batch.diskReserved);
       this.countStats(batch);
@@ -253,6 +257,7 @@ export class SpillToDisk {
         memoryReserved: batch.pendingBytes,
         runs: this.takePending(batch),
       };
+      this.ctx.load.memoryBatchBytesWaiting += handOver.memoryReserved ?? 0;
       await this.handOver(handOver, task);
       return;
     }
@@ -273,6 +278,8 @@ export class SpillToDisk {
       if (!this.producer.trySend(batch)) await this.producer.send(batch, task.signal);
     } catch (error) {
       this.ctx.memory.releaseBytes(batch.memoryReserved ?? 0);
+      if (batch.runs !== undefined)
+        this.ctx.load.memoryBatchBytesWaiting -= batch.memoryReserved ?? 0;
       this.ctx.disk.releaseBytes(batch.diskReserved);
       if (batch.path !== undefined) await unlink(batch.path).catch(() => undefined);
       throw error;

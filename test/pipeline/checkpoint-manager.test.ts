@@ -140,6 +140,48 @@ describe(CheckpointManager, () => {
       });
     });
 
+    describe('told the one stream that changed', () => {
+      it('releases exactly what a call looking at every stream releases', () => {
+        // Each step either queues a STREAM state of a stream or persists more of its records;
+        // one manager is then asked about that stream only, the other about all of them.
+        const step = fc.record({
+          stream: fc.nat({ max: 5 }),
+          persist: fc.boolean(),
+          by: fc.nat({ max: 3 }),
+        });
+        fc.assert(
+          fc.property(fc.array(step, { maxLength: 120 }), (steps) => {
+            const told = new CheckpointManager<number>();
+            const full = new CheckpointManager<number>();
+            const read = [0, 0, 0, 0, 0, 0];
+            const persisted = [0, 0, 0, 0, 0, 0];
+            const isPersistedUntil: PersistedUntil = (key, index) =>
+              index <= (persisted[Number(key.slice(1))] as number);
+            const releasedTold: number[] = [];
+            const releasedFull: number[] = [];
+            steps.forEach(({ stream, persist, by }, i) => {
+              const key = `\u0000${stream}`;
+              if (persist) {
+                persisted[stream] = Math.min(
+                  read[stream] as number,
+                  (persisted[stream] as number) + by,
+                );
+              } else {
+                read[stream] = (read[stream] as number) + by;
+                told.addStreamCheckpoint(key, read[stream] as number, i);
+                full.addStreamCheckpoint(key, read[stream] as number, i);
+              }
+              releasedTold.push(...told.flushReady(isPersistedUntil, key));
+              releasedFull.push(...full.flushReady(isPersistedUntil));
+            });
+            expect(releasedTold).toEqual(releasedFull);
+            expect(told.pendingCount).toBe(full.pendingCount);
+          }),
+          { numRuns: 300 },
+        );
+      });
+    });
+
     describe('when called again', () => {
       it('returns nothing twice', () => {
         const manager = new CheckpointManager<string>();

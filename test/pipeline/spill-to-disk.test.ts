@@ -1,0 +1,122 @@
+/**
+ * SpillToDisk's choice of path (spill-to-disk.ts): a batch stays in memory while the workers
+ * keep up; when batches wait for a worker, small ones still wait in memory up to one batch size
+ * in all, and the rest take a spill file.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildRun } from '../../src/pipeline/line-run.js';
+import type { PipelineContext, StreamPlumbing } from '../../src/pipeline/pipeline-context.js';
+import type { SpilledBatch, StreamEvent } from '../../src/pipeline/pipeline-items.js';
+import { SpillDirectory } from '../../src/pipeline/spill-directory.js';
+import { SpillToDisk } from '../../src/pipeline/spill-to-disk.js';
+import { Channel } from '../../src/runtime/channel.js';
+import { MemoryBudget } from '../../src/runtime/memory-budget.js';
+import type { TaskContext } from '../../src/runtime/task-context.js';
+
+const LINE = Buffer.from(
+  '{"type":"RECORD","record":{"stream":"s","emitted_at":1,"data":{"v":"x"}}}',
+);
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** One stream's SpillToDisk with nobody taking batches: what it hands over piles up. */
+function setUp(batchSizeBytes: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'destkit-spill-test-'));
+  dirs.push(dir);
+  const files = new Channel<SpilledBatch>({ name: 'files', capacity: 1000 });
+  const events = new Channel<StreamEvent>({ name: 'events', capacity: 1000 });
+  const memory = new MemoryBudget({ capacity: 1024 * 1024 * 1024 });
+  const ctx = {
+    knobs: { batchSizeBytes, flushWindowMs: 60_000 },
+    memory,
+    disk: new MemoryBudget({ capacity: 1024 * 1024 * 1024, name: 'disk' }),
+    files,
+    spill: new SpillDirectory(dir),
+    load: { activeUnits: 0, pendingStateBytes: 0, pendingStates: 0, memoryBatchBytesWaiting: 0 },
+  } as unknown as PipelineContext;
+  const plumbing = { number: 1, events, stream: { label: 's' } } as unknown as StreamPlumbing;
+  const spill = new SpillToDisk(ctx, plumbing, files.addProducer());
+  const producer = events.addProducer();
+  const task = {
+    signal: new AbortController().signal,
+    onCleanup: () => undefined,
+    addStats: () => undefined,
+  } as unknown as TaskContext;
+  const running = spill.run(task);
+  let next = 0;
+  return {
+    ctx,
+    files,
+    /** Sends `count` records, reserved as the input reserves them, then flushes the batch. */
+    async batch(count: number): Promise<void> {
+      const { run } = buildRun(Array<Buffer>(count).fill(LINE), count * LINE.length);
+      memory.tryReserveSync(count * LINE.length);
+      await producer.send({ kind: 'records', first: next, run, bytes: count * LINE.length });
+      next += count;
+      await producer.send({ kind: 'flush', reason: 'checkpoint' });
+    },
+    async end(): Promise<SpilledBatch[]> {
+      await producer.send({ kind: 'end' });
+      producer.close();
+      await running;
+      const batches: SpilledBatch[] = [];
+      for (let item = files.tryReceive(); typeof item === 'object'; item = files.tryReceive())
+        batches.push(item as SpilledBatch);
+      return batches;
+    },
+  };
+}
+
+describe('SpillToDisk path choice', () => {
+  it('keeps small batches in memory while they wait, up to one batch size in all', async () => {
+    const bytes = 10 * LINE.length;
+    // Room for 4.5 batches of 10 records in one batch size.
+    const sync = setUp(Math.floor(4.5 * bytes));
+    for (let i = 0; i < 8; i++) await sync.batch(10);
+    const batches = (await sync.end()).filter((b) => b.range[1] > b.range[0]);
+    expect(batches.map((b) => (b.runs !== undefined ? 'memory' : 'file'))).toEqual([
+      // The first finds nobody waiting for it but nothing buffered either.
+      'memory',
+      'memory',
+      'memory',
+      'memory',
+      'file',
+      'file',
+      'file',
+      'file',
+    ]);
+    // The memory batches still wait, and are counted as waiting.
+    expect(sync.ctx.load.memoryBatchBytesWaiting).toBe(4 * bytes);
+    // The file batches hold no memory: their lines were written out.
+    expect(batches.filter((b) => b.path !== undefined).every((b) => !b.memoryReserved)).toBe(true);
+  });
+
+  it('takes the memory path while a worker waits for batches', async () => {
+    const sync = setUp(100 * LINE.length);
+    const taken: SpilledBatch[] = [];
+    const taking = (async () => {
+      for (;;) {
+        const item = await sync.files.receive(new AbortController().signal);
+        if (typeof item !== 'object') return;
+        taken.push(item as SpilledBatch);
+        sync.ctx.load.memoryBatchBytesWaiting -=
+          (item as SpilledBatch).runs !== undefined
+            ? ((item as SpilledBatch).memoryReserved ?? 0)
+            : 0;
+      }
+    })();
+    for (let i = 0; i < 20; i++) await sync.batch(50);
+    await sync.end();
+    await taking;
+    expect(taken.filter((b) => b.range[1] > b.range[0]).every((b) => b.runs !== undefined)).toBe(
+      true,
+    );
+    expect(sync.ctx.load.memoryBatchBytesWaiting).toBe(0);
+  });
+});
