@@ -165,6 +165,9 @@ async function writeCommand(
   // descriptor itself).
   const input =
     io.stdinFd === undefined ? io.stdin : new FileDescriptorInput(io.stdinFd, () => io.stdin);
+  // The input worker thread starts while the config and catalog are read (unless the
+  // environment already turns it off; the config's knobs may still do, see below).
+  if (input instanceof FileDescriptorInput && inputWorkersWanted(io.env)) input.startWorker();
   const uninstall = io.onSignal((signal) => {
     if (signalled !== undefined) return;
     signalled = signal;
@@ -197,6 +200,7 @@ async function writeCommand(
     }
     const { config, knobs: knobOverrides } = await readConfig(definition, options.config, session);
     const knobs = resolveKnobs(io.env, knobOverrides);
+    if (knobs.inputWorkers === 0 && input instanceof FileDescriptorInput) await input.dropWorker();
     const catalog = await loadCatalog(options.catalog);
     const root = createRootContainer(session.logger);
     const { container } = await createSyncContainer(root, definition, config, catalog, knobs);
@@ -267,6 +271,16 @@ async function writeCommand(
     }
     await statusServer?.close();
     registry.close();
+    if (input instanceof FileDescriptorInput) await input.dropWorker();
+  }
+}
+
+/** Whether the environment leaves the input worker on (invalid knobs are reported later). */
+function inputWorkersWanted(env: Readonly<Record<string, string | undefined>>): boolean {
+  try {
+    return resolveKnobs(env, undefined).inputWorkers > 0;
+  } catch {
+    return false;
   }
 }
 

@@ -5,10 +5,38 @@
  */
 import { fstatSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { StartedInputWorker } from './input-worker-protocol.js';
 
 export class FileDescriptorInput implements AsyncIterable<Buffer> {
   #stream: Readable | undefined;
   #destroyed = false;
+  #worker: StartedInputWorker | undefined;
+
+  /**
+   * Starts the input worker thread ahead (see StartedInputWorker), for the InputConsumer to take
+   * over. Best effort: a thread that cannot be started here is started (and its failure
+   * reported) when the sync reads its input.
+   */
+  startWorker(): void {
+    if (this.#worker !== undefined) return;
+    try {
+      this.#worker = new StartedInputWorker();
+    } catch {
+      this.#worker = undefined;
+    }
+  }
+
+  /** The thread started ahead, if any: the caller takes it over. */
+  takeWorker(): StartedInputWorker | undefined {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    return worker;
+  }
+
+  /** Stops a thread started ahead that nobody took (the sync reads in-thread, or failed first). */
+  async dropWorker(): Promise<void> {
+    await this.takeWorker()?.terminate();
+  }
 
   /** @param open opens the descriptor's stream on this thread (e.g. `() => process.stdin`). */
   constructor(

@@ -204,12 +204,16 @@ export class InputConsumer {
     const { ctx } = this;
     const keys = [...ctx.streams.keys()];
     const fd = this.input instanceof FileDescriptorInput ? this.input.readableFd() : undefined;
-    const worker = new InputWorkerClient({
-      maxLineBytes: ctx.knobs.maxLineBytes,
-      streamKeys: keys,
-      ...(fd === undefined ? {} : { fd }),
-      maxUnacknowledged: BYTES_IN_FLIGHT,
-    });
+    const started = this.input instanceof FileDescriptorInput ? this.input.takeWorker() : undefined;
+    const worker = new InputWorkerClient(
+      {
+        maxLineBytes: ctx.knobs.maxLineBytes,
+        streamKeys: keys,
+        ...(fd === undefined ? {} : { fd }),
+        maxUnacknowledged: BYTES_IN_FLIGHT,
+      },
+      started,
+    );
     try {
       if (fd !== undefined) {
         for (;;) {

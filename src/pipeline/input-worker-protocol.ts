@@ -31,6 +31,12 @@ export interface InputWorkerInit {
   readonly maxUnacknowledged: number;
 }
 
+/** Main thread → worker, first: what to read. Every later message is an InputWorkerRequest. */
+export interface InputWorkerStart {
+  readonly kind: 'start';
+  readonly init: InputWorkerInit;
+}
+
 /** Main thread → worker: a chunk of input (transferred), the end of input, or an acknowledgement. */
 export type InputWorkerRequest =
   | { readonly kind: 'chunk'; readonly chunk: ArrayBuffer }
@@ -112,6 +118,38 @@ function workerScript(): URL {
   );
 }
 
+/**
+ * An input worker thread started ahead, waiting for its InputWorkerInit: a connector process starts
+ * it before it reads its config and catalog, so the thread's own start-up (~50–80 ms of loading
+ * Node's modules) overlaps with that work. It does not keep the process alive until an
+ * InputWorkerClient takes it; whoever starts it terminates it if none does.
+ */
+export class StartedInputWorker {
+  readonly worker: Worker;
+  /** Set when the thread failed or exited before a client took it. */
+  failure: unknown;
+
+  constructor() {
+    // Its heap holds only the garbage of parsing a few chunks: a small young generation
+    // keeps the thread's memory small.
+    this.worker = new Worker(workerScript(), {
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    });
+    this.worker.unref();
+    this.worker.on('error', (error) => {
+      this.failure ??= error;
+    });
+    this.worker.on('exit', (code) => {
+      this.failure ??= new Error(`exited with code ${code}`);
+    });
+  }
+
+  /** Stops a thread no client took. */
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
 /** One input worker thread: chunks (or its own reads) in, packets out, in order. */
 export class InputWorkerClient {
   readonly #worker: Worker;
@@ -120,13 +158,19 @@ export class InputWorkerClient {
   #failure: unknown;
   #inFlight = 0;
 
-  constructor(init: InputWorkerInit) {
-    // Its heap holds only the garbage of parsing a few chunks: a small young generation
-    // keeps the thread's memory small.
-    this.#worker = new Worker(workerScript(), {
-      workerData: init,
-      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
-    });
+  /** `started`: a thread started ahead, taken over; else a new one. */
+  constructor(init: InputWorkerInit, started: StartedInputWorker = new StartedInputWorker()) {
+    this.#worker = started.worker;
+    this.#worker.removeAllListeners('error');
+    this.#worker.removeAllListeners('exit');
+    this.#worker.ref();
+    if (started.failure !== undefined) {
+      this.#failure = new InputWorkerFailedError('the input worker thread failed', {
+        cause: started.failure,
+      });
+    }
+    const start: InputWorkerStart = { kind: 'start', init };
+    this.#worker.postMessage(start);
     this.#worker.on('message', (packet: InputPacket) => {
       const waiter = this.#waiter;
       this.#waiter = undefined;

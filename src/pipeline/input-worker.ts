@@ -22,7 +22,7 @@
 import { createReadStream, fstatSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { LineTooLongError, MalformedMessageError } from '../errors/input-errors.js';
 import {
   classifyMessage,
@@ -39,15 +39,17 @@ import type {
   InputWorkerError,
   InputWorkerInit,
   InputWorkerRequest,
+  InputWorkerStart,
   PacketItem,
 } from './input-worker-protocol.js';
 import { concernedStreams, PendingLines } from './pending-lines.js';
 
 const port = parentPort;
 if (port === null) throw new Error('input-worker.js runs only as a worker thread');
-const init = workerData as InputWorkerInit;
-const streams = new Map(init.streamKeys.map((key, i) => [key, i]));
-const splitter = new LineSplitter({ maxLineBytes: init.maxLineBytes });
+/** Set by the first message (the thread may be started before its sync knows its streams). */
+let init: InputWorkerInit;
+let streams: Map<string, number>;
+let splitter: LineSplitter;
 /** File reads: large enough to be cheap, small enough that pending lines hold little. */
 const FILE_READ_BYTES = 256 * 1024;
 
@@ -253,5 +255,10 @@ function readDescriptor(fd: number): void {
   });
 }
 
-if (init.fd === undefined) serveChunks();
-else readDescriptor(init.fd);
+port.once('message', (first: InputWorkerStart) => {
+  init = first.init;
+  streams = new Map(init.streamKeys.map((key, i) => [key, i]));
+  splitter = new LineSplitter({ maxLineBytes: init.maxLineBytes });
+  if (init.fd === undefined) serveChunks();
+  else readDescriptor(init.fd);
+});

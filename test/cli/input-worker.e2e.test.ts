@@ -173,3 +173,48 @@ describe('input worker reading an open pipe', () => {
     expect(messages[1]?.trace.error.message).toContain('stopped by SIGTERM');
   });
 });
+
+// A connector process starts its input worker thread before it reads its config (start-up
+// overlaps), and stops it again when the config turns the worker off or the sync fails first.
+describe('input worker started ahead', () => {
+  it('is stopped unused when the config turns it off: the main thread reads all of stdin', async () => {
+    const input = lines(
+      ...many.slice(0, 500),
+      streamState('orders', { c: 1 }),
+      status('orders', 'COMPLETE'),
+      status('users', 'COMPLETE', 'public'),
+    );
+    const f = writeJsonFiles({
+      'config.json': { mode: 'silent', destkit: { input_workers: 0 } },
+      'catalog.json': twoStreams,
+    });
+    const result = await runCli(
+      ['dev-null', 'write', '--config', f['config.json']!, '--catalog', f['catalog.json']!],
+      { stdin: input, env: { DESTKIT_INPUT_WORKERS: '1' } },
+    );
+    expect(result.code).toBe(0);
+    const messages = parseProtocolOutput(result.stdout) as Message[];
+    expect(
+      perStream(messages.filter((m) => m.type === 'STATE').map((m) => JSON.stringify(m))),
+    ).toEqual({
+      orders: [250],
+    });
+  });
+
+  it('lets a sync that fails before reading (an invalid catalog) fail at once with its error', async () => {
+    const f = writeJsonFiles({
+      'config.json': { mode: 'silent' },
+      'catalog.json': { streams: [] },
+    });
+    const started = Date.now();
+    const result = await runCli(
+      ['dev-null', 'write', '--config', f['config.json']!, '--catalog', f['catalog.json']!],
+      { keepStdinOpen: true, env: { DESTKIT_INPUT_WORKERS: '1' } },
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(result.code).toBe(1);
+    const messages = parseProtocolOutput(result.stdout) as Message[];
+    expect(messages.map((m) => m.type)).toEqual(['TRACE']);
+    expect(messages[0]?.trace.error.message).toContain('catalog');
+  });
+});
