@@ -34,6 +34,8 @@ export class EncodedBatch {
   private keeping = true;
   private produced = 0;
   private pending: DestinationRecord | undefined;
+  /** An encoded line that did not fit in the last chunk: the next chunk starts with it. */
+  private pendingLine: string | undefined;
   /** Records encoded so far. */
   records = 0;
 
@@ -66,23 +68,31 @@ export class EncodedBatch {
     let chunk = Buffer.allocUnsafeSlow(this.chunkBytes);
     let used = 0;
     while (used < this.chunkBytes) {
-      let record = this.pending;
-      this.pending = undefined;
-      if (record === undefined) {
-        const next = this.rest.next();
-        if (next.done === true) break;
-        record = next.value;
+      let line = this.pendingLine;
+      this.pendingLine = undefined;
+      if (line === undefined) {
+        let record = this.pending;
+        this.pending = undefined;
+        if (record === undefined) {
+          const next = this.rest.next();
+          if (next.done === true) break;
+          record = next.value;
+        }
+        line = this.encoder.encode(record);
+        this.records++;
       }
-      const line = this.encoder.encode(record);
-      this.records++;
       // UTF-8 takes at most 3 bytes per UTF-16 unit: measure only when that might not fit.
       const room = chunk.length - used;
       if (3 * line.length > room) {
         const size = Buffer.byteLength(line, 'utf8');
         if (size > room) {
-          const grown = Buffer.allocUnsafeSlow(Math.max(this.chunkBytes, used + size));
-          chunk.copy(grown, 0, 0, used);
-          chunk = grown;
+          // A line that does not fit starts the next chunk; one larger than a chunk gets a
+          // chunk of its own size.
+          if (used > 0) {
+            this.pendingLine = line;
+            break;
+          }
+          chunk = Buffer.allocUnsafeSlow(size);
         }
       }
       used += chunk.write(line, used, 'utf8');
