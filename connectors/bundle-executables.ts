@@ -10,7 +10,7 @@
  * node_modules as before. Run after `tsc` (`npm run build`); the library (`dist/src`) is not
  * bundled.
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -21,20 +21,25 @@ const REQUIRE_BANNER =
   "import { createRequire as destkitCreateRequire } from 'node:module';\n" +
   'const require = destkitCreateRequire(import.meta.url);';
 
+// Every bundle is built from the `tsc` output before any is put in place: a connector's bundle
+// also takes in the other connectors' `entry.js` (src/cli/first-party.js imports them), which
+// must still be the unbundled modules then.
+const built: { dir: string; out: string }[] = [];
 for (const name of readdirSync(`${dist}/connectors`)) {
   if (!name.startsWith('destination-')) continue;
   const dir = `${dist}/connectors/${name}`;
   // Already bundled (no `tsc` output to start from): left as it is.
   if (readFileSync(`${dir}/main.js`, 'utf8').includes('destkitCreateRequire')) continue;
-  for (const file of readdirSync(dir))
-    if (file.startsWith('bundle-chunk-')) rmSync(`${dir}/${file}`, { force: true });
+  const out = `${dir}.bundle`;
+  rmSync(out, { recursive: true, force: true });
   await build({
     entryPoints: {
       main: `${dir}/main.js`,
+      // What `destkit <name> …` runs (src/cli/first-party.ts): the same bundle as `main`.
+      entry: `${dir}/entry.js`,
       'input-worker': `${dist}/src/pipeline/input-worker.js`,
     },
-    outdir: dir,
-    allowOverwrite: true,
+    outdir: out,
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -45,4 +50,11 @@ for (const name of readdirSync(`${dist}/connectors`)) {
     chunkNames: 'bundle-chunk-[hash]',
     logLevel: 'warning',
   });
+  built.push({ dir, out });
+}
+for (const { dir, out } of built) {
+  for (const file of readdirSync(dir))
+    if (file.startsWith('bundle-chunk-')) rmSync(`${dir}/${file}`, { force: true });
+  for (const file of readdirSync(out)) renameSync(`${out}/${file}`, `${dir}/${file}`);
+  rmSync(out, { recursive: true, force: true });
 }

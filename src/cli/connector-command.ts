@@ -62,3 +62,13 @@ export async function runConnectorCommand(
   const { runConnector } = await import('./run-connector.js');
   return runConnector(definition, args, io);
 }
+
+/**
+ * A connector's command line as a function of the arguments: what a first-party connector's
+ * `entry.js` exports, so that `destkit <name> …` runs it from the connector's bundle.
+ */
+export function commandOf(
+  connector: ConnectorDefinition | ConnectorEntry,
+): (args: readonly string[], io: CliIo) => Promise<number> {
+  return (args, io) => runConnectorCommand(connector, args, io);
+}

@@ -12,6 +12,7 @@ import {
   type ConnectorEntry,
   isConnectorDefinition,
 } from '../write/connector-definition.js';
+import type { CliIo } from './cli-io.js';
 
 export interface FirstPartyConnector {
   readonly description: string;
@@ -19,7 +20,15 @@ export interface FirstPartyConnector {
   readonly loadSpec: () => Promise<ConnectorSpecification>;
   /** Loads the connector's module, which exports its definition. */
   readonly load: () => Promise<unknown>;
+  /**
+   * Loads the connector's command line (`entry.js`): from the built package, its bundle, which
+   * starts without resolving the hundreds of modules of its packages one by one.
+   */
+  readonly loadCommand: () => Promise<ConnectorCommand>;
 }
+
+/** A connector's command line: the arguments after its name → the exit code. */
+export type ConnectorCommand = (args: readonly string[], io: CliIo) => Promise<number>;
 
 export const FIRST_PARTY_CONNECTORS: Readonly<Record<string, FirstPartyConnector>> = {
   'dev-null': {
@@ -27,22 +36,30 @@ export const FIRST_PARTY_CONNECTORS: Readonly<Record<string, FirstPartyConnector
     loadSpec: async () =>
       (await import('../../connectors/destination-dev-null/spec.js')).DEV_NULL_SPEC,
     load: () => import('../../connectors/destination-dev-null/index.js'),
+    loadCommand: async () =>
+      (await import('../../connectors/destination-dev-null/entry.js')).runCommand,
   },
   jsonl: {
     description: 'one JSON-lines file per stream in a local directory',
     loadSpec: async () => (await import('../../connectors/destination-jsonl/spec.js')).JSONL_SPEC,
     load: () => import('../../connectors/destination-jsonl/index.js'),
+    loadCommand: async () =>
+      (await import('../../connectors/destination-jsonl/entry.js')).runCommand,
   },
   duckdb: {
     description: 'typed tables in a local DuckDB database file',
     loadSpec: async () => (await import('../../connectors/destination-duckdb/spec.js')).DUCKDB_SPEC,
     load: () => import('../../connectors/destination-duckdb/index.js'),
+    loadCommand: async () =>
+      (await import('../../connectors/destination-duckdb/entry.js')).runCommand,
   },
   postgres: {
     description: 'one table per stream in a PostgreSQL database, loaded with COPY',
     loadSpec: async () =>
       (await import('../../connectors/destination-postgres/spec.js')).POSTGRES_SPEC,
     load: () => import('../../connectors/destination-postgres/index.js'),
+    loadCommand: async () =>
+      (await import('../../connectors/destination-postgres/entry.js')).runCommand,
   },
 };
 

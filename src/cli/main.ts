@@ -48,8 +48,9 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   const known = FIRST_PARTY_CONNECTORS[first];
-  if (known !== undefined && isPlainSpec(rest)) {
-    return writeSpec(await known.loadSpec(), io);
+  if (known !== undefined) {
+    if (isPlainSpec(rest)) return writeSpec(await known.loadSpec(), io);
+    return (await known.loadCommand())(rest, io);
   }
   let definition: ConnectorDefinition;
   try {
