@@ -101,3 +101,27 @@ describe('other command lines of a connector executable', () => {
     expect(result.stderr).toContain("unknown option '--no-such-option'");
   });
 });
+
+describe('destkit <first-party connector> beyond spec', () => {
+  it("runs the connector's bundle: no file of a package or of destkit's pipeline is resolved on its own", async () => {
+    const f = writeJsonFiles({ 'config.json': { mode: 'silent' } });
+    const { result, modules } = await runLogged(CLI, [
+      'dev-null',
+      'check',
+      '--config',
+      f['config.json']!,
+    ]);
+    expect(result.code).toBe(0);
+    expect(parseProtocolOutput(result.stdout)).toEqual([
+      { type: 'CONNECTION_STATUS', connectionStatus: { status: 'SUCCEEDED' } },
+    ]);
+    const resolvedFiles = modules.filter((url) => url.startsWith('file:'));
+    expect(resolvedFiles.some((url) => /\/destination-dev-null\/entry\.js$/.test(url))).toBe(true);
+    // Inside the bundle: the runner and its packages.
+    expect(modules.some((url) => url.startsWith('bundled:/node_modules/commander/'))).toBe(true);
+    expect(resolvedFiles.filter((url) => url.includes('/node_modules/'))).toEqual([]);
+    expect(
+      resolvedFiles.filter((url) => /\/dist\/src\/(pipeline|runtime)\//.test(url)),
+    ).toEqual([]);
+  });
+});
