@@ -120,8 +120,8 @@ describe('destkit <first-party connector> beyond spec', () => {
     // Inside the bundle: the runner and its packages.
     expect(modules.some((url) => url.startsWith('bundled:/node_modules/commander/'))).toBe(true);
     expect(resolvedFiles.filter((url) => url.includes('/node_modules/'))).toEqual([]);
-    expect(
-      resolvedFiles.filter((url) => /\/dist\/src\/(pipeline|runtime)\//.test(url)),
-    ).toEqual([]);
+    expect(resolvedFiles.filter((url) => /\/dist\/src\/(pipeline|runtime)\//.test(url))).toEqual(
+      [],
+    );
   });
 });
