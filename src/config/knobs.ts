@@ -32,7 +32,11 @@ export interface Knobs {
   readonly inputWorkers: number;
   /** Depth of the queue of spill files waiting for a worker. Default 8. */
   readonly fileQueueDepth: number;
-  /** Depth of the queue of batches waiting for processBatch. Default 10. */
+  /**
+   * Depth of the queue of batches waiting for processBatch. Default 2: a waiting batch is the
+   * connector's (a staged batch may hold its output in memory, outside the memory budget), and
+   * two keep both ProcessBatch workers fed.
+   */
   readonly batchQueueDepth: number;
   /** How long tasks get to finish after the sync ends before they are reported hung. Default 10 s. */
   readonly graceTimeoutMs: number;
@@ -56,7 +60,7 @@ export const DEFAULT_KNOBS: Knobs = Object.freeze({
   processBatchWorkers: 2,
   inputWorkers: 1,
   fileQueueDepth: 8,
-  batchQueueDepth: 10,
+  batchQueueDepth: 2,
   graceTimeoutMs: 10_000,
   tempDir: tmpdir(),
   maxLineBytes: 100 * MiB,
