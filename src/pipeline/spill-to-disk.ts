@@ -34,6 +34,10 @@ import type { SpilledBatch, StreamEvent } from './pipeline-items.js';
 const WRITE_CHUNK_BYTES = 256 * 1024;
 /** Share of the memory budget the memory path may use (see `workersKeepUp`). */
 const MEMORY_PATH_BUDGET_SHARE = 0.25;
+/** A batch this share of the batch size or smaller is small (see `workersKeepUp`)… */
+const SMALL_BATCH_SHARE = 1 / 16;
+/** …and small batches may wait in memory up to this many batch sizes in all. */
+const SMALL_BATCHES_WAITING = 4;
 
 export class RecordIndexGapError extends SystemError {
   override readonly code = 'SPILL_INDEX_GAP';
@@ -175,17 +179,24 @@ export class SpillToDisk {
   /**
    * The memory path is taken while the memory budget is mostly free and the workers keep up: no
    * batch waits for a worker, or the batches in memory that wait, with this one (`bytes` so
-   * far), hold at most one batch size. A batch in memory holds its reservation until the
-   * connector processed it, so under a slow destination the spill path, which gives memory back
-   * as it writes, keeps the budget (and the process) small; small batches (a state every few
-   * records) wait in memory instead of taking a file each.
+   * far), hold at most one batch size — up to SMALL_BATCHES_WAITING batch sizes when this one is
+   * small (at most SMALL_BATCH_SHARE of a batch size). A batch in memory holds its reservation
+   * until the connector processed it, so under a slow destination the spill path, which gives
+   * memory back as it writes, keeps the budget (and the process) small. A small batch (a state
+   * every few records, many streams) would cost more as a file of its own (open, write, close,
+   * read, delete on this thread) than the memory it gives back.
    */
   private workersKeepUp(bytes: number): boolean {
     const { files, memory, knobs, load } = this.ctx;
     if (memory.reserved + knobs.batchSizeBytes > memory.capacity * MEMORY_PATH_BUDGET_SHARE)
       return false;
     if (files.buffered === 0 || files.waitingReceivers > 0) return true;
-    return load.memoryBatchBytesWaiting + bytes <= knobs.batchSizeBytes;
+    const waiting = load.memoryBatchBytesWaiting + bytes;
+    if (waiting <= knobs.batchSizeBytes) return true;
+    return (
+      bytes <= knobs.batchSizeBytes * SMALL_BATCH_SHARE &&
+      waiting <= knobs.batchSizeBytes * SMALL_BATCHES_WAITING
+    );
   }
 
   private add(batch: OpenBatch, run: LineRun): void {

@@ -97,6 +97,19 @@ describe('SpillToDisk path choice', () => {
     expect(batches.filter((b) => b.path !== undefined).every((b) => !b.memoryReserved)).toBe(true);
   });
 
+  it('keeps small batches in memory while they wait, up to four batch sizes in all', async () => {
+    const bytes = 10 * LINE.length;
+    // Batches of 10 records are a 20th of the batch size: small (a 16th or less).
+    const sync = setUp(20 * bytes);
+    for (let i = 0; i < 90; i++) await sync.batch(10);
+    const batches = (await sync.end()).filter((b) => b.range[1] > b.range[0]);
+    const paths = batches.map((b) => (b.runs !== undefined ? 'memory' : 'file'));
+    // 80 of them make four batch sizes; the 81st would pass that.
+    expect(paths.slice(0, 80).every((p) => p === 'memory')).toBe(true);
+    expect(paths.slice(80).every((p) => p === 'file')).toBe(true);
+    expect(sync.ctx.load.memoryBatchBytesWaiting).toBe(80 * bytes);
+  });
+
   it('takes the memory path while a worker waits for batches', async () => {
     const sync = setUp(100 * LINE.length);
     const taken: SpilledBatch[] = [];
