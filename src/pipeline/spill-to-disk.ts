@@ -1,8 +1,9 @@
 /**
  * SpillToDisk (one per stream): drains the stream's record events into batches and hands each
  * batch to the ProcessRecords workers. A batch is flushed when it reaches the batch size, when a
- * checkpoint asks for it, when it is older than the flush window, when a forced flush comes, and
- * at the end of the stream.
+ * checkpoint asks for it, when it is older than the flush window, when a forced flush comes, when
+ * a worker waits for a batch and this one holds a 16th of the batch size (so that the connector
+ * starts early and keeps busy), and at the end of the stream.
  *
  * Two paths, one batch at a time:
  * - memory path (while the workers keep up): the batch keeps the line runs it was sent (each
@@ -34,6 +35,8 @@ import type { SpilledBatch, StreamEvent } from './pipeline-items.js';
 const WRITE_CHUNK_BYTES = 256 * 1024;
 /** Share of the memory budget the memory path may use (see `workersKeepUp`). */
 const MEMORY_PATH_BUDGET_SHARE = 0.25;
+/** A batch this share of the batch size or larger is flushed when a worker waits for one. */
+const IDLE_FLUSH_SHARE = 1 / 16;
 /** A batch this share of the batch size or smaller is small (see `workersKeepUp`)… */
 const SMALL_BATCH_SHARE = 1 / 16;
 /** …and small batches may wait in memory up to this many batch sizes in all. */
@@ -139,6 +142,15 @@ export class SpillToDisk {
             await this.writePending(batch);
           if (batch.bytes >= ctx.knobs.batchSizeBytes) await this.flush(false, task);
         }
+        // A worker waits with nothing to do (the sync is starting, or the destination keeps
+        // up): a batch worth a worker's while goes now instead of at its state or its size.
+        const batch = this.#batch;
+        if (
+          batch !== undefined &&
+          batch.bytes >= ctx.knobs.batchSizeBytes * IDLE_FLUSH_SHARE &&
+          ctx.files.waitingReceivers > 0
+        )
+          await this.flush(false, task);
         return;
       }
       case 'flush': {

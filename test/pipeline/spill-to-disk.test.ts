@@ -53,12 +53,16 @@ function setUp(batchSizeBytes: number) {
   return {
     ctx,
     files,
-    /** Sends `count` records, reserved as the input reserves them, then flushes the batch. */
-    async batch(count: number): Promise<void> {
+    /** Sends `count` records, reserved as the input reserves them. */
+    async records(count: number): Promise<void> {
       const { run } = buildRun(Array<Buffer>(count).fill(LINE), count * LINE.length);
       memory.tryReserveSync(count * LINE.length);
       await producer.send({ kind: 'records', first: next, run, bytes: count * LINE.length });
       next += count;
+    },
+    /** Sends `count` records, then flushes the batch (as a state does). */
+    async batch(count: number): Promise<void> {
+      await this.records(count);
       await producer.send({ kind: 'flush', reason: 'checkpoint' });
     },
     async end(): Promise<SpilledBatch[]> {
@@ -108,6 +112,33 @@ describe('SpillToDisk path choice', () => {
     expect(paths.slice(0, 80).every((p) => p === 'memory')).toBe(true);
     expect(paths.slice(80).every((p) => p === 'file')).toBe(true);
     expect(sync.ctx.load.memoryBatchBytesWaiting).toBe(80 * bytes);
+  });
+
+  it('flushes a batch of a 16th of the batch size or more while a worker waits for one', async () => {
+    const bytes = 10 * LINE.length;
+    for (const waiting of [true, false]) {
+      const sync = setUp(16 * bytes);
+      const taken: SpilledBatch[] = [];
+      const signal = new AbortController();
+      // A worker waiting for a batch: it takes one and waits again at once.
+      const taking = waiting
+        ? (async () => {
+            for (;;) {
+              const item = await sync.files.receive(signal.signal).catch(() => undefined);
+              if (typeof item !== 'object') return;
+              taken.push(item as SpilledBatch);
+            }
+          })()
+        : Promise.resolve();
+      for (let i = 0; i < 8; i++) await sync.records(10);
+      const rest = await sync.end();
+      await taking;
+      const sizes = [...taken, ...rest]
+        .filter((b) => b.range[1] > b.range[0])
+        .map((b) => b.range[1] - b.range[0]);
+      // No state, no full batch: only a waiting worker makes the batch go early.
+      expect(sizes).toEqual(waiting ? [10, 10, 10, 10, 10, 10, 10, 10] : [80]);
+    }
   });
 
   it('takes the memory path while a worker waits for batches', async () => {
