@@ -174,23 +174,9 @@ export class CheckpointManager<T> {
    */
   flushReady(isPersistedUntil: PersistedUntil, only?: string): T[] {
     if (this.#mode === 'GLOBAL') return this.#flushGlobal(isPersistedUntil);
-    if (only === undefined) return this.#flushStreams(isPersistedUntil);
+    if (only === undefined) return this.#flushStreams(isPersistedUntil, this.#streamQueues);
     const queue = this.#streamQueues.get(only);
-    return queue === undefined ? [] : this.#flushStream(isPersistedUntil, only, queue);
-  }
-
-  /** One stream's ready checkpoints, in order. */
-  #flushStream(isPersistedUntil: PersistedUntil, key: string, queue: Fifo<StreamEntry<T>>): T[] {
-    const released: T[] = [];
-    for (;;) {
-      const head = queue.peek(released.length);
-      if (head === undefined || !isPersistedUntil(key, head.index)) break;
-      released.push(head.payload);
-    }
-    queue.drop(released.length);
-    if (queue.length === 0) this.#streamQueues.delete(key);
-    this.#pending -= released.length;
-    return released;
+    return queue === undefined ? [] : this.#flushStreams(isPersistedUntil, [[only, queue]]);
   }
 
   #flushGlobal(isPersistedUntil: PersistedUntil): T[] {
@@ -205,11 +191,15 @@ export class CheckpointManager<T> {
     return released;
   }
 
-  #flushStreams(isPersistedUntil: PersistedUntil): T[] {
+  /** The ready checkpoints of the given streams' queues, in input order. */
+  #flushStreams(
+    isPersistedUntil: PersistedUntil,
+    queues: Iterable<readonly [string, Fifo<StreamEntry<T>>]>,
+  ): T[] {
     // Decide everything first, then remove, so a throwing callback loses nothing.
     const ready: { key: string; queue: Fifo<StreamEntry<T>>; count: number }[] = [];
     const entries: StreamEntry<T>[] = [];
-    for (const [key, queue] of this.#streamQueues) {
+    for (const [key, queue] of queues) {
       let count = 0;
       for (;;) {
         const head = queue.peek(count);

@@ -51,6 +51,7 @@ import type { LauncherHandlers, PipelineContext, StreamPlumbing } from './pipeli
 import { MissingStreamStatusError, StreamsIncompleteError } from './pipeline-errors.js';
 import {
   type BatchEnvelope,
+  leftFileQueue,
   requiresProcessing,
   type SpilledBatch,
   type StreamEvent,
@@ -406,7 +407,7 @@ export class DestinationTaskLauncher implements LauncherHandlers {
       const item = files.failed ? EMPTY : files.tryReceive();
       if (item === EMPTY || item === END) return;
       memory.releaseBytes(item.memoryReserved ?? 0);
-      if (item.runs !== undefined) load.memoryBatchBytesWaiting -= item.memoryReserved ?? 0;
+      leftFileQueue(load, item);
       disk.releaseBytes(item.diskReserved);
     }
   }

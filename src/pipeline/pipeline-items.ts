@@ -62,3 +62,14 @@ export interface BatchEnvelope {
 export function requiresProcessing(batch: Batch): boolean {
   return batch.state !== 'COMPLETE' && batch.groupId === undefined;
 }
+
+/**
+ * A batch left the queue of spill files (taken by a worker, drained, or never sent): a memory-path
+ * batch no longer counts as waiting in memory (`LoadGauge.memoryBatchBytesWaiting`).
+ */
+export function leftFileQueue(
+  load: { memoryBatchBytesWaiting: number },
+  batch: SpilledBatch,
+): void {
+  if (batch.runs !== undefined) load.memoryBatchBytesWaiting -= batch.memoryReserved ?? 0;
+}

@@ -14,7 +14,12 @@ import type { TaskRegistry } from '../runtime/task-registry.js';
 import type { DestinationRecord } from '../write/destination-writer.js';
 import type { GuardedAccumulator } from '../write/guarded-stream-loader.js';
 import type { PipelineContext } from './pipeline-context.js';
-import { type BatchEnvelope, requiresProcessing, type SpilledBatch } from './pipeline-items.js';
+import {
+  type BatchEnvelope,
+  leftFileQueue,
+  requiresProcessing,
+  type SpilledBatch,
+} from './pipeline-items.js';
 import { readRuns, readSpillFile } from './spill-file-reader.js';
 
 const NO_RECORDS: readonly DestinationRecord[] = Object.freeze([]);
@@ -38,8 +43,7 @@ export class ProcessRecordsWorker {
         await nextTurn();
         const item = await this.ctx.files.receive(task.signal);
         if (item === END) break;
-        if (item.runs !== undefined)
-          this.ctx.load.memoryBatchBytesWaiting -= item.memoryReserved ?? 0;
+        leftFileQueue(this.ctx.load, item);
         let started = false;
         const parentId = this.ctx.streams.get(item.stream.key)?.taskId ?? task.id;
         const [start, end] = item.range;

@@ -29,7 +29,7 @@ import { EMPTY, END } from '../runtime/channel.js';
 import type { TaskContext } from '../runtime/task-context.js';
 import { type LineRun, lineBytes, linesFilling, releaseRun, splitRun } from './line-run.js';
 import type { PipelineContext, StreamPlumbing } from './pipeline-context.js';
-import type { SpilledBatch, StreamEvent } from './pipeline-items.js';
+import { leftFileQueue, type SpilledBatch, type StreamEvent } from './pipeline-items.js';
 
 /** Buffered bytes written to the file at once. */
 const WRITE_CHUNK_BYTES = 256 * 1024;
@@ -301,8 +301,7 @@ export class SpillToDisk {
       if (!this.producer.trySend(batch)) await this.producer.send(batch, task.signal);
     } catch (error) {
       this.ctx.memory.releaseBytes(batch.memoryReserved ?? 0);
-      if (batch.runs !== undefined)
-        this.ctx.load.memoryBatchBytesWaiting -= batch.memoryReserved ?? 0;
+      leftFileQueue(this.ctx.load, batch);
       this.ctx.disk.releaseBytes(batch.diskReserved);
       if (batch.path !== undefined) await unlink(batch.path).catch(() => undefined);
       throw error;
