@@ -1,14 +1,15 @@
 /**
- * Bundles each built connector executable (`dist/connectors/destination-*`): its `main.js`
- * (overwritten in place) and the input worker's script beside it, with the JavaScript packages
- * they import. Node's ES module loader resolves, reads and links every file of a package one by
+ * Bundles each built connector executable (`dist/connectors/destination-*`): its `main.js` and
+ * `entry.js` (what `destkit <name> …` runs), both overwritten in place, and the input worker's
+ * script beside them, with the JavaScript packages they import. Node's ES module loader resolves, reads and links every file of a package one by
  * one; inversify alone is some 250 small modules, which took about 150 ms of every start. A
  * bundle is a few files. Code behind a dynamic `import()` (the connector itself, which `spec`
  * does not load) stays in a chunk of its own.
  *
  * Packages with native code or optional platform parts stay external and load from
- * node_modules as before. Run after `tsc` (`npm run build`); the library (`dist/src`) is not
- * bundled.
+ * node_modules as before. Run after `tsc` (`npm run build`); the library (`dist/src`, the
+ * destkit CLI included) is not bundled: a connector from outside the repository shares its
+ * module instances.
  */
 import { readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
