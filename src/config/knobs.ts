@@ -46,6 +46,12 @@ export interface Knobs {
   readonly maxLineBytes: number;
   /** Timeout of every call into connector code. Default 1 h. */
   readonly connectorCallTimeoutMs: number;
+  /**
+   * Garbage the main thread's old generation may hold above what was live at its last full
+   * collection (at least half as much again) before destkit asks V8 for a full collection (see
+   * HeapTrim); 0 = V8's own schedule only. Default 4 MiB.
+   */
+  readonly heapSlackBytes: number;
 }
 
 const MiB = 1024 * 1024;
@@ -65,6 +71,7 @@ export const DEFAULT_KNOBS: Knobs = Object.freeze({
   tempDir: tmpdir(),
   maxLineBytes: 100 * MiB,
   connectorCallTimeoutMs: 60 * 60_000,
+  heapSlackBytes: 4 * MiB,
 });
 
 type NumericKnob = Exclude<keyof Knobs, 'tempDir'>;
@@ -84,6 +91,7 @@ const MINIMUM: Record<NumericKnob, number> = {
   graceTimeoutMs: 0,
   maxLineBytes: 1,
   connectorCallTimeoutMs: 1,
+  heapSlackBytes: 0,
 };
 
 /** Maximum value of the knobs that have one. */

@@ -45,6 +45,7 @@ import type { GuardedWriter } from '../write/guarded-stream-loader.js';
 import { TOKENS } from '../write/tokens.js';
 import { SyncCancelledError } from '../write/write-errors.js';
 import { CheckpointManager } from './checkpoint-manager.js';
+import { createHeapTrim } from './heap-trim.js';
 import { runHeartbeat } from './heartbeat.js';
 import { InputConsumer } from './input-consumer.js';
 import type { LauncherHandlers, PipelineContext, StreamPlumbing } from './pipeline-context.js';
@@ -424,8 +425,9 @@ export class DestinationTaskLauncher implements LauncherHandlers {
     this.child(
       root,
       { kind: 'heartbeat', terminalCondition: 'until-end-of-sync', internal: true },
-      (t) =>
-        runHeartbeat(
+      (t) => {
+        const heapTrim = createHeapTrim(knobs.heapSlackBytes);
+        return runHeartbeat(
           this.#ctx,
           {
             tickMs: Math.max(10, Math.min(1000, Math.floor(knobs.flushWindowMs / 2))),
@@ -436,10 +438,13 @@ export class DestinationTaskLauncher implements LauncherHandlers {
               records: this.#input.stats.records,
               states: this.#statesEchoed,
               memory: this.#deps.memory.snapshot(),
+              ...(heapTrim === undefined ? {} : { heapCollections: heapTrim.stats.collections }),
             }),
+            ...(heapTrim === undefined ? {} : { heapTrim }),
           },
           t,
-        ),
+        );
+      },
     );
     for (const producer of this.#ctx.batches.addProducers(knobs.processRecordsWorkers)) {
       const worker = new ProcessRecordsWorker(this.#ctx, registry, producer);

@@ -1,10 +1,12 @@
 /**
  * Heartbeat (until end of sync): asks every open stream's spill task to flush files older than
  * the flush window, forces a flush when the oldest pending state has waited longer than the
- * maximum checkpoint window, and logs a progress line now and then (no per-record noise).
+ * maximum checkpoint window, lets HeapTrim bound the main thread's garbage, and logs a progress
+ * line now and then (no per-record noise).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TaskContext } from '../runtime/task-context.js';
+import type { HeapTrim } from './heap-trim.js';
 import type { PipelineContext } from './pipeline-context.js';
 
 export interface HeartbeatOptions {
@@ -15,6 +17,8 @@ export interface HeartbeatOptions {
   /** Streams whose records hold back the oldest pending state. */
   readonly streamsHoldingCheckpoint: () => readonly string[];
   readonly progress: () => Record<string, unknown>;
+  /** Asked once a tick whether the old generation needs a full collection. */
+  readonly heapTrim?: HeapTrim;
   readonly now?: () => number;
 }
 
@@ -41,6 +45,10 @@ export async function runHeartbeat(
         if (events !== undefined && !events.closed)
           events.trySend({ kind: 'flush', reason: 'forced' });
       }
+    }
+    if (options.heapTrim?.tick() === true) {
+      const { collections, collectMs } = options.heapTrim.stats;
+      task.setPayload({ heapCollections: collections, heapCollectMs: Math.round(collectMs) });
     }
     if (now() - lastLog >= options.logEveryMs) {
       lastLog = now();

@@ -20,13 +20,14 @@ import { dirname, join, resolve } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describeFailure, runNode } from './lib/child.js';
+import { shebangNodeFlags } from './lib/startup.js';
 
 /**
- * Node flags the connector runs with: the ones in the shebang of destkit's executables (a
+ * Node flags the connector runs with: runNode applies those of the executable's shebang (a
  * 4 MiB young-generation semi-space; V8's default 16 MiB holds ~30 MiB of JSON garbage).
- * BENCH_CONNECTOR_NODE_FLAGS='' measures plain `node` instead.
+ * BENCH_CONNECTOR_NODE_FLAGS adds more (e.g. `--max-semi-space-size=16` to compare).
  */
-const CONNECTOR_NODE_FLAGS = (process.env.BENCH_CONNECTOR_NODE_FLAGS ?? '--max-semi-space-size=4')
+const CONNECTOR_NODE_FLAGS = (process.env.BENCH_CONNECTOR_NODE_FLAGS ?? '')
   .split(' ')
   .filter((f) => f.length > 0);
 
@@ -262,7 +263,7 @@ async function main(): Promise<number> {
       `- load average (1/5/15 min): ${loadAtStart} at start, ${loadLine()} at end`,
       '- input: `destkit generate` (3 streams, ~500 B records, a STATE every 10,000 records per stream) ' +
         "piped straight into the connector's stdin; peak RSS is the connector process's own (maxRSS)",
-      `- node flags of the connector: ${CONNECTOR_NODE_FLAGS.join(' ') || '(none)'} (the setting the connector executables use; see docs/memory.md)\n` +
+      `- node flags of the connector: ${[...shebangNodeFlags(CLI), ...CONNECTOR_NODE_FLAGS].join(' ') || '(none)'} (the executable's shebang${CONNECTOR_NODE_FLAGS.length > 0 ? ' plus BENCH_CONNECTOR_NODE_FLAGS' : ''}; see docs/memory.md)\n` +
         `- knobs: DESTKIT_MEMORY_BUDGET_BYTES=${budgetMiB * MiB}, DESTKIT_BATCH_SIZE_BYTES=${batchMiB * MiB}` +
         (destkitEnv().length > 0 ? `; inherited: ${destkitEnv().join(' ')}` : ''),
       '',

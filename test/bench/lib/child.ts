@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ChildOptions, ChildRun } from '../scenario.js';
+import { shebangNodeFlags } from './startup.js';
 
 /** The preload module (compiled next to this folder). */
 export const RSS_PROBE = fileURLToPath(new URL('../rss-probe.js', import.meta.url));
@@ -131,7 +132,10 @@ export function runChild(
   });
 }
 
-/** Runs `node [flags] --import <probe> script args`, measuring the child's peak RSS. */
+/**
+ * Runs `node [flags] --import <probe> script args`, measuring the child's peak RSS. The flags:
+ * those of the script's shebang (what running it as an executable does), then `nodeFlags`.
+ */
 export function runNode(
   script: string,
   args: readonly string[],
@@ -140,7 +144,14 @@ export function runNode(
   const rssFile = join(tmpdir(), `destkit-bench-rss-${process.pid}-${++sequence}.txt`);
   return runChild(
     process.execPath,
-    [...(options.nodeFlags ?? []), '--import', pathToFileURL(RSS_PROBE).href, script, ...args],
+    [
+      ...shebangNodeFlags(script),
+      ...(options.nodeFlags ?? []),
+      '--import',
+      pathToFileURL(RSS_PROBE).href,
+      script,
+      ...args,
+    ],
     options,
     rssFile,
   );

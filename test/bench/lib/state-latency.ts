@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sampleCatalog, sampleMessages } from '../../../src/demo/sample-data.js';
+import { shebangNodeFlags } from './startup.js';
 
 /** One batch the bench connector completed: when (epoch ms) and how many records it held. */
 export interface PersistEvent {
@@ -112,7 +113,16 @@ export async function runStateLatency(options: StateLatencyOptions): Promise<Sta
   const started = performance.now();
   const child = spawn(
     process.execPath,
-    [options.cli, options.connector, 'write', '--config', configPath, '--catalog', catalogPath],
+    [
+      ...shebangNodeFlags(options.cli),
+      options.cli,
+      options.connector,
+      'write',
+      '--config',
+      configPath,
+      '--catalog',
+      catalogPath,
+    ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const arrivals: number[] = [];
