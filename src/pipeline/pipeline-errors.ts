@@ -41,8 +41,12 @@ export class InvalidRangeError extends SystemError {
   }
 }
 
-/** A record read after the stream's terminal status (COMPLETE or INCOMPLETE) was received. */
-export class RecordAfterEndOfStreamError extends SystemError {
+/**
+ * The ledger asked for a record index after the stream's end was marked: an invariant of the
+ * StreamManager. Bad input never gets here: the input consumer rejects such a record first, as
+ * write-errors' RecordAfterEndOfStreamError (a config error naming the input line).
+ */
+export class RecordIndexAfterEndError extends SystemError {
   override readonly code = 'PIPELINE_RECORD_AFTER_END_OF_STREAM';
   constructor(stream: StreamDescriptor) {
     super(`a record arrived after the end of stream ${describeStream(stream)}`, { stream });

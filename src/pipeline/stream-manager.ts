@@ -32,7 +32,7 @@ import {
   BatchRangeOutOfBoundsError,
   EndOfStreamTwiceError,
   InvalidRangeError,
-  RecordAfterEndOfStreamError,
+  RecordIndexAfterEndError,
   StreamTransitionError,
 } from './pipeline-errors.js';
 import { type IndexRange, RangeSet } from './range-set.js';
@@ -112,7 +112,7 @@ export class StreamManager {
 
   /** Assigns the next record its 0-based index. Throws after the end of stream was marked. */
   nextRecordIndex(): number {
-    if (this.#endOfStream !== 'open') throw new RecordAfterEndOfStreamError(this.descriptor);
+    if (this.#endOfStream !== 'open') throw new RecordIndexAfterEndError(this.descriptor);
     const index = this.#recordCount;
     this.#recordCount = index + 1;
     return index;
@@ -120,7 +120,7 @@ export class StreamManager {
 
   /** Assigns the next `count` records their indexes; returns the first. */
   nextRecordIndexes(count: number): number {
-    if (this.#endOfStream !== 'open') throw new RecordAfterEndOfStreamError(this.descriptor);
+    if (this.#endOfStream !== 'open') throw new RecordIndexAfterEndError(this.descriptor);
     const index = this.#recordCount;
     this.#recordCount = index + count;
     return index;

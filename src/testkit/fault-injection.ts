@@ -93,19 +93,31 @@ export class InjectedSystemError extends SystemError {
   override readonly code = INJECTED_FAULT_CODE;
 }
 
+/** The classes of the failure kinds that are destkit errors (`plain` is a plain Error). */
+export interface FailureClasses {
+  readonly config: new (message: string) => Error;
+  readonly transient: new (message: string) => Error;
+  readonly system: new (message: string) => Error;
+}
+
+/** An error of `kind`, made with `classes`. */
+export function failureOfKind(
+  kind: FaultFailureKind,
+  message: string,
+  classes: FailureClasses,
+): Error {
+  return kind === 'plain' ? new Error(message) : new classes[kind](message);
+}
+
+const INJECTED_CLASSES: FailureClasses = {
+  config: InjectedConfigError,
+  transient: InjectedTransientError,
+  system: InjectedSystemError,
+};
+
 /** The error a `fail` plan throws; its message names the call. */
 export function injectedFault(kind: FaultFailureKind, where: string): Error {
-  const message = `test kit: injected ${kind} failure in ${where}`;
-  switch (kind) {
-    case 'config':
-      return new InjectedConfigError(message);
-    case 'transient':
-      return new InjectedTransientError(message);
-    case 'system':
-      return new InjectedSystemError(message);
-    case 'plain':
-      return new Error(message);
-  }
+  return failureOfKind(kind, `test kit: injected ${kind} failure in ${where}`, INJECTED_CLASSES);
 }
 
 /** The harness options a list of plans asks for (the `kill` plan). */

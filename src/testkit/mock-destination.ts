@@ -35,6 +35,12 @@ import type {
   StreamLoader,
 } from '../write/destination-writer.js';
 import { TOKENS } from '../write/tokens.js';
+import {
+  FAULT_FAILURE_TYPES,
+  type FailureClasses,
+  type FaultFailureKind,
+  failureOfKind,
+} from './fault-injection.js';
 import type { DumpedRow } from './record-differ.js';
 
 export type MockMethod =
@@ -47,7 +53,7 @@ export type MockMethod =
   | 'teardown';
 
 /** The class of an injected failure: ConfigError, TransientError, SystemError or a plain Error. */
-export type MockFailureKind = 'config' | 'transient' | 'system' | 'plain';
+export type MockFailureKind = FaultFailureKind;
 
 /** Makes the `nth` call (1-based) of `method` throw. */
 export interface MockFailurePlan {
@@ -140,13 +146,8 @@ export function isMockBatch(batch: Batch): batch is MockBatch {
   return typeof (batch as Partial<MockBatch>).stagingId === 'number';
 }
 
-/** The failure types by plan kind, for assertions. */
-export const MOCK_FAILURE_TYPES = {
-  config: 'config_error',
-  transient: 'transient_error',
-  system: 'system_error',
-  plain: 'system_error',
-} as const;
+/** The failure types by plan kind, for assertions (the same as the fault plans'). */
+export const MOCK_FAILURE_TYPES = FAULT_FAILURE_TYPES;
 
 /** The injected errors' classes (for `instanceof` checks in tests). */
 export class MockConfigError extends ConfigError {
@@ -159,19 +160,19 @@ export class MockSystemError extends SystemError {
   override readonly code = 'MOCK_SYSTEM';
 }
 
+const MOCK_CLASSES: FailureClasses = {
+  config: MockConfigError,
+  transient: MockTransientError,
+  system: MockSystemError,
+};
+
 function injectedError(kind: MockFailureKind, call: MockCallInfo): Error {
   const where = `${call.method} #${call.n}${call.stream === undefined ? '' : ` (${call.stream})`}`;
-  const message = `mock destination: injected ${kind} failure in ${where}`;
-  switch (kind) {
-    case 'config':
-      return new MockConfigError(message);
-    case 'transient':
-      return new MockTransientError(message);
-    case 'system':
-      return new MockSystemError(message);
-    case 'plain':
-      return new Error(message);
-  }
+  return failureOfKind(
+    kind,
+    `mock destination: injected ${kind} failure in ${where}`,
+    MOCK_CLASSES,
+  );
 }
 
 /** The value at `path` in `data`, or undefined. */

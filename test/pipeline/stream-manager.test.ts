@@ -12,7 +12,7 @@ import {
 import {
   BatchRangeOutOfBoundsError,
   EndOfStreamTwiceError,
-  RecordAfterEndOfStreamError,
+  RecordIndexAfterEndError,
   StreamTransitionError,
 } from '../../src/pipeline/pipeline-errors.js';
 import type { IndexRange } from '../../src/pipeline/range-set.js';
@@ -249,7 +249,7 @@ describe(StreamManager, () => {
         const manager = withRecords(1);
         manager.markEndOfStream(true);
         const thrown = catchError(() => manager.nextRecordIndex());
-        expect(thrown).toBeInstanceOf(RecordAfterEndOfStreamError);
+        expect(thrown).toBeInstanceOf(RecordIndexAfterEndError);
         expect(thrown).toBeInstanceOf(SystemError);
         expect(thrown).toMatchObject({
           code: 'PIPELINE_RECORD_AFTER_END_OF_STREAM',
