@@ -13,9 +13,17 @@
  * last full collection), HeapTrim asks V8 for one. Each collection costs about a marking of what
  * is live (10–20 ms for a dev-null sync) and comes only after at least half that many bytes were
  * promoted, so the cost stays within a small factor of V8's own schedule.
+ *
+ * Such a collection is one pause of the JS thread (V8's own marks incrementally and mostly on
+ * other threads), about 1 ms per MB live here. So HeapTrim acts only while the floor is under
+ * MAX_FLOOR_BYTES: the small heaps where dead objects are a large share of the process, and a
+ * pause stays well under the 50 ms a STATE echo may take.
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+
+/** Above this much live old generation, V8's own schedule is left alone. */
+export const MAX_FLOOR_BYTES = 48 * 1024 * 1024;
 
 /** Runs a full garbage collection of the main thread's heap. */
 export type FullCollection = () => void;
@@ -67,6 +75,7 @@ export class HeapTrim {
     private readonly collect: FullCollection,
     private readonly used: () => number = oldGenerationBytes,
     private readonly now: () => number = () => performance.now(),
+    private readonly maxFloorBytes = MAX_FLOOR_BYTES,
   ) {
     this.#floor = used();
   }
@@ -83,6 +92,7 @@ export class HeapTrim {
       this.#floor = used;
       return false;
     }
+    if (this.#floor > this.maxFloorBytes) return false;
     if (used - this.#floor <= Math.max(this.slackBytes, this.#floor / 2)) return false;
     const started = this.now();
     this.collect();
