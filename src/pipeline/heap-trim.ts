@@ -15,9 +15,10 @@
  * promoted, so the cost stays within a small factor of V8's own schedule.
  *
  * Such a collection is one pause of the JS thread (V8's own marks incrementally and mostly on
- * other threads): 19 ms for a dev-null sync's ~11 MB live, and it grows with what is live. So HeapTrim acts only while the floor is under
- * MAX_FLOOR_BYTES: the small heaps where dead objects are a large share of the process, and a
- * pause stays well under the 50 ms a STATE echo may take.
+ * other threads): 19 ms for a dev-null sync's ~11 MB live, and it grows with what is live. So
+ * HeapTrim acts only while the floor is under MAX_FLOOR_BYTES: the small heaps where dead
+ * objects are a large share of the process, and where a pause stays well under the 50 ms a STATE
+ * echo may take.
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
