@@ -15,16 +15,20 @@
  * promoted, so the cost stays within a small factor of V8's own schedule.
  *
  * Such a collection is one pause of the JS thread (V8's own marks incrementally and mostly on
- * other threads): 19 ms for a dev-null sync's ~11 MB live, and it grows with what is live. So
- * HeapTrim acts only while the floor is under MAX_FLOOR_BYTES: the small heaps where dead
- * objects are a large share of the process, and where a pause stays well under the 50 ms a STATE
- * echo may take.
+ * other threads): 19 ms for a dev-null sync's ~11 MB live, about 1 ms per MB live. So HeapTrim
+ * acts only while the floor is under MAX_FLOOR_BYTES: the small heaps where dead objects are a
+ * large share of the process, and where a pause stays about half the 50 ms a STATE echo may
+ * take.
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-/** Above this much live old generation, V8's own schedule is left alone. */
-export const MAX_FLOOR_BYTES = 48 * 1024 * 1024;
+/**
+ * Above this much live old generation, V8's own schedule is left alone: a full collection took
+ * 12, 21, 32, 68 and 118 ms at 10, 20, 31, 48 and 65 MB live (a script keeping record-like
+ * objects, on the development machine).
+ */
+export const MAX_FLOOR_BYTES = 24 * 1024 * 1024;
 
 /** Runs a full garbage collection of the main thread's heap. */
 export type FullCollection = () => void;

@@ -4,13 +4,17 @@ import {
   createHeapTrim,
   fullCollection,
   HeapTrim,
+  MAX_FLOOR_BYTES,
   oldGenerationBytes,
 } from '../../src/pipeline/heap-trim.js';
 
 const MiB = 1024 * 1024;
 
-/** A HeapTrim over a fake old generation: `collect` drops it to `live`. */
-function fakeHeap(initial: number, slack: number) {
+/**
+ * A HeapTrim over a fake old generation: `collect` drops it to `live`. No cap on the floor
+ * unless given (the cap has a test of its own).
+ */
+function fakeHeap(initial: number, slack: number, maxFloor = Number.POSITIVE_INFINITY) {
   const heap = { used: initial, live: initial, collections: 0 };
   const trim = new HeapTrim(
     slack,
@@ -19,6 +23,8 @@ function fakeHeap(initial: number, slack: number) {
       heap.used = heap.live;
     },
     () => heap.used,
+    () => 0,
+    maxFloor,
   );
   return { heap, trim };
 }
@@ -68,17 +74,7 @@ describe('HeapTrim', () => {
   });
 
   it('leaves a large live heap to V8 (one pause would be long)', () => {
-    const heap = { used: 40 * MiB, live: 40 * MiB, collections: 0 };
-    const trim = new HeapTrim(
-      4 * MiB,
-      () => {
-        heap.collections++;
-        heap.used = heap.live;
-      },
-      () => heap.used,
-      () => 0,
-      32 * MiB,
-    );
+    const { heap, trim } = fakeHeap(40 * MiB, 4 * MiB, 32 * MiB);
     heap.used = 200 * MiB;
     expect(trim.tick()).toBe(false);
     // Once V8 brings the floor under the limit, HeapTrim acts again.
@@ -88,6 +84,19 @@ describe('HeapTrim', () => {
     heap.live = 20 * MiB;
     expect(trim.tick()).toBe(true);
     expect(heap.collections).toBe(1);
+  });
+
+  it('caps the floor at MAX_FLOOR_BYTES by default', () => {
+    let used = MAX_FLOOR_BYTES + 1;
+    let collections = 0;
+    const over = new HeapTrim(
+      4 * MiB,
+      () => collections++,
+      () => used,
+    );
+    used = 3 * MAX_FLOOR_BYTES; // far past the threshold: a smaller floor would collect
+    expect(over.tick()).toBe(false);
+    expect(collections).toBe(0);
   });
 
   it('is off with a slack of 0', () => {
