@@ -11,9 +11,11 @@
  *   stream whose records were all flushed before).
  * - batch envelope: a connector Batch with the stream and the index ranges it covers.
  */
+import { unlink } from 'node:fs/promises';
 import type { DestinationStream } from '../catalog/destination-stream.js';
 import type { Batch } from '../write/destination-writer.js';
 import type { LineRun } from './line-run.js';
+import type { PipelineContext } from './pipeline-context.js';
 import type { IndexRange } from './range-set.js';
 
 /** `memory`: the input waits for memory — records held in memory go to a spill file. */
@@ -72,4 +74,17 @@ export function leftFileQueue(
   batch: SpilledBatch,
 ): void {
   if (batch.runs !== undefined) load.memoryBatchBytesWaiting -= batch.memoryReserved ?? 0;
+}
+
+/**
+ * A batch nobody reads any more (processed, or never to be): its memory reservation back, its
+ * spill file deleted, its disk reservation back.
+ */
+export async function releaseBatch(
+  ctx: Pick<PipelineContext, 'memory' | 'disk'>,
+  batch: SpilledBatch,
+): Promise<void> {
+  ctx.memory.releaseBytes(batch.memoryReserved ?? 0);
+  if (batch.path !== undefined) await unlink(batch.path).catch(() => undefined);
+  ctx.disk.releaseBytes(batch.diskReserved);
 }

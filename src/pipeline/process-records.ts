@@ -5,7 +5,6 @@
  * batch. Each file is one unit of work: a `process-records` task under its stream.
  * A batch that is not COMPLETE (and not part of a group) goes on to the ProcessBatch workers.
  */
-import { unlink } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ChannelProducer } from '../runtime/channel.js';
 import { END } from '../runtime/channel.js';
@@ -17,6 +16,7 @@ import type { PipelineContext } from './pipeline-context.js';
 import {
   type BatchEnvelope,
   leftFileQueue,
+  releaseBatch,
   requiresProcessing,
   type SpilledBatch,
 } from './pipeline-items.js';
@@ -72,7 +72,7 @@ export class ProcessRecordsWorker {
           await handle.done;
         } finally {
           // A unit cancelled before it started leaves its batch to nobody: give it back.
-          if (!started) await this.release(item);
+          if (!started) await releaseBatch(this.ctx, item);
         }
       }
     } finally {
@@ -117,14 +117,7 @@ export class ProcessRecordsWorker {
       throw error;
     } finally {
       ctx.load.activeUnits--;
-      await this.release(item);
+      await releaseBatch(this.ctx, item);
     }
-  }
-
-  /** The batch's file is deleted and its memory and disk reservations returned. */
-  private async release(item: SpilledBatch): Promise<void> {
-    this.ctx.memory.releaseBytes(item.memoryReserved ?? 0);
-    if (item.path !== undefined) await unlink(item.path).catch(() => undefined);
-    this.ctx.disk.releaseBytes(item.diskReserved);
   }
 }

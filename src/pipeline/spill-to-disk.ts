@@ -29,7 +29,12 @@ import { EMPTY, END } from '../runtime/channel.js';
 import type { TaskContext } from '../runtime/task-context.js';
 import { type LineRun, lineBytes, linesFilling, releaseRun, splitRun } from './line-run.js';
 import type { PipelineContext, StreamPlumbing } from './pipeline-context.js';
-import { leftFileQueue, type SpilledBatch, type StreamEvent } from './pipeline-items.js';
+import {
+  leftFileQueue,
+  releaseBatch,
+  type SpilledBatch,
+  type StreamEvent,
+} from './pipeline-items.js';
 
 /** Buffered bytes written to the file at once. */
 const WRITE_CHUNK_BYTES = 256 * 1024;
@@ -300,10 +305,8 @@ export class SpillToDisk {
     try {
       if (!this.producer.trySend(batch)) await this.producer.send(batch, task.signal);
     } catch (error) {
-      this.ctx.memory.releaseBytes(batch.memoryReserved ?? 0);
       leftFileQueue(this.ctx.load, batch);
-      this.ctx.disk.releaseBytes(batch.diskReserved);
-      if (batch.path !== undefined) await unlink(batch.path).catch(() => undefined);
+      await releaseBatch(this.ctx, batch);
       throw error;
     }
   }
