@@ -5,9 +5,10 @@
  * with millisecond precision (`2023-11-14T22:13:20.000Z`); an emitted_at outside the range of
  * a JavaScript Date is written as null with a DESTINATION_SERIALIZATION_ERROR change.
  *
- * The line is exactly `JSON.stringify` of that object plus `\n`, but built from pre-serialized
- * constant parts: only `_airbyte_data`, a raw id given by the caller and an `_airbyte_meta`
- * with changes go through `JSON.stringify`. (Serializing an object is the concatenation of its
+ * The line is exactly `JSON.stringify` of that object plus `\n` (but for `_airbyte_data` taken
+ * as the input spelled it, see `dataText`), built from pre-serialized constant parts: only
+ * `_airbyte_data`, a raw id given by the caller and an `_airbyte_meta` with changes go through
+ * `JSON.stringify`. (Serializing an object is the concatenation of its
  * serialized members in key order, so the bytes are the same; a property test holds the two
  * side by side.)
  */
@@ -66,6 +67,19 @@ function genericLine(record: DestinationRecord, rawId: string, at: string | null
   })}\n`;
 }
 
+/**
+ * `_airbyte_data` as JSON text: the input's own text of it when the record has it (`dataJson`,
+ * in the input worker), else `JSON.stringify`. Both are the same value; the input's text may
+ * spell it differently (whitespace, escapes, a number's digits — kept in full, where
+ * `JSON.parse` would round past a double's precision). A carriage return can only be whitespace
+ * there, but some line readers end a line at one: such a text is serialized anew.
+ */
+function dataText(record: DestinationRecord): string | undefined {
+  const json = record.dataJson;
+  if (json !== undefined && !json.includes('\r')) return json;
+  return JSON.stringify(record.data) as string | undefined;
+}
+
 /** The line of one record; `quotedRawId` is the raw id already serialized as a JSON string. */
 function line(record: DestinationRecord, rawId: string, quotedRawId: string): string {
   const at = extractedAt(record.emittedAt);
@@ -80,7 +94,7 @@ function line(record: DestinationRecord, rawId: string, quotedRawId: string): st
     const meta = airbyteMeta(record, at === null ? EXTRACTED_AT_NULLED : []);
     middle = `${generationPart}${JSON.stringify(meta)},"_airbyte_data":`;
   }
-  const data = JSON.stringify(record.data) as string | undefined;
+  const data = dataText(record);
   // `data` outside its type (e.g. undefined): JSON.stringify of the object leaves the key out.
   if (data === undefined) return genericLine(record, rawId, at);
   // An ISO string has nothing to escape.

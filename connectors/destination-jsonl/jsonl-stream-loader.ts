@@ -27,6 +27,7 @@ import {
   type DestinationRecord,
   type StreamLoader,
 } from '../../src/write/destination-writer.js';
+import type { EncodedRecords } from '../../src/write/record-encoder.js';
 import {
   appendDurably,
   ensureDirectory,
@@ -50,9 +51,15 @@ class StagedLines implements Batch {
   appended = false;
 
   constructor(
-    readonly bytes: Buffer,
+    readonly bytes: Buffer | readonly Buffer[],
     readonly records: number,
   ) {}
+
+  get length(): number {
+    return Buffer.isBuffer(this.bytes)
+      ? this.bytes.length
+      : this.bytes.reduce((sum, chunk) => sum + chunk.length, 0);
+  }
 }
 
 export class JsonlStreamLoader implements StreamLoader, BatchAccumulator {
@@ -127,6 +134,16 @@ export class JsonlStreamLoader implements StreamLoader, BatchAccumulator {
     return lines.records === 0 ? COMPLETE_BATCH : new StagedLines(lines.bytes, lines.records);
   }
 
+  /** The lines the input worker made (record-encoder.ts), kept as they come: a STAGED batch. */
+  async processEncodedRecords(
+    records: EncodedRecords,
+    _sizeBytes: number,
+    _endOfStream: boolean,
+  ): Promise<Batch> {
+    if (records.count === 0) return COMPLETE_BATCH;
+    return new StagedLines([...records.chunks], records.count);
+  }
+
   async processBatch(batch: Batch): Promise<Batch> {
     if (!(batch instanceof StagedLines)) {
       if (batch.state === 'PERSISTED' || batch.state === 'COMPLETE') return batch;
@@ -145,7 +162,7 @@ export class JsonlStreamLoader implements StreamLoader, BatchAccumulator {
         throw this.fsError(error, 'append to', this.target);
       }
       this.targetExists = true;
-      this.persistedBytes += batch.bytes.length;
+      this.persistedBytes += batch.length;
       this.recordsWritten += batch.records;
       batch.appended = true;
       return COMPLETE_BATCH;

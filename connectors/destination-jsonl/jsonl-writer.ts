@@ -13,6 +13,7 @@ import { ensureDirectory } from './durable-files.js';
 import { type JsonlConfig, toJsonlConfig } from './jsonl-config.js';
 import { fileSystemError } from './jsonl-errors.js';
 import { JsonlStreamLoader } from './jsonl-stream-loader.js';
+import { RECORD_ENCODER_URL } from './record-encoder.js';
 
 /** Creates `destination_path` when missing; fails with a typed error naming it. */
 export async function prepareDestination(destinationPath: string): Promise<void> {
@@ -26,6 +27,8 @@ export async function prepareDestination(destinationPath: string): Promise<void>
 @injectable()
 export class JsonlWriter implements DestinationWriter {
   readonly config: JsonlConfig;
+  /** Each record's line is made in the input worker thread (processEncodedRecords). */
+  readonly recordEncoder = RECORD_ENCODER_URL;
 
   constructor(
     @inject(TOKENS.Config) config: JsonObject,

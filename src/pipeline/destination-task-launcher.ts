@@ -254,6 +254,8 @@ export class DestinationTaskLauncher implements LauncherHandlers {
       logger: deps.logger,
       handlers: this,
       load: { activeUnits: 0, pendingStateBytes: 0, pendingStates: 0, memoryBatchBytesWaiting: 0 },
+      // Records are encoded in the input worker only: without it, processRecords as ever.
+      recordEncoder: knobs.inputWorkers > 0 ? writer.recordEncoder : undefined,
     };
     this.#input = new InputConsumer(this.#ctx, deps.input);
   }

@@ -210,6 +210,14 @@ export class InputConsumer {
         maxLineBytes: ctx.knobs.maxLineBytes,
         streamKeys: keys,
         ...(fd === undefined ? {} : { fd }),
+        ...(ctx.recordEncoder === undefined
+          ? {}
+          : {
+              encoder: {
+                module: ctx.recordEncoder,
+                streams: [...ctx.streams.values()].map((plumbing) => plumbing.stream),
+              },
+            }),
         maxUnacknowledged: BYTES_IN_FLIGHT,
       },
       started,
@@ -309,6 +317,8 @@ export class InputConsumer {
         // line by line.
         const limit = Math.max(1, Math.floor(ctx.memory.capacity * RUN_BUDGET_SHARE));
         let rest: LineRun | undefined = runOf(item.buffer, item.count);
+        // Encoded lines are not the input's: the input's bytes count with the first part.
+        let inputBytes = item.inputBytes;
         while (rest !== undefined) {
           let part = rest;
           rest = undefined;
@@ -318,7 +328,8 @@ export class InputConsumer {
           }
           const size = lineBytes(part);
           if (!ctx.memory.tryReserveSync(size)) await this.reserve(size, task);
-          await this.routeRun(part, size, keys[item.stream] as string, task);
+          await this.routeRun(part, size, inputBytes ?? size, keys[item.stream] as string, task);
+          if (inputBytes !== undefined) inputBytes = 0;
         }
         continue;
       }
@@ -349,9 +360,16 @@ export class InputConsumer {
 
   /**
    * Sends a reserved run of validated records to its stream's spill task as one event (the
-   * worker already grouped them), giving the reservation back if it cannot be sent.
+   * worker already grouped them), giving the reservation back if it cannot be sent. `size` is
+   * the run's line bytes, `inputBytes` what its records took in the input.
    */
-  private async routeRun(run: LineRun, size: number, key: string, task: TaskContext) {
+  private async routeRun(
+    run: LineRun,
+    size: number,
+    inputBytes: number,
+    key: string,
+    task: TaskContext,
+  ) {
     const { ctx } = this;
     const count = run.ends.length;
     let event: StreamEvent;
@@ -366,8 +384,8 @@ export class InputConsumer {
     }
     this.stats.lines += count;
     this.stats.records += count;
-    this.stats.bytes += size;
-    plumbing.bytesRead += size;
+    this.stats.bytes += inputBytes;
+    plumbing.bytesRead += inputBytes;
     try {
       if (!plumbing.events.trySend(event)) await plumbing.events.send(event, task.signal);
     } catch (error) {

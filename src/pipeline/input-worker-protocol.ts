@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { DestinationStream } from '../catalog/destination-stream.js';
 import { SystemError } from '../errors/destkit-error.js';
 import {
   LineTooLongError,
@@ -29,6 +30,12 @@ export interface InputWorkerInit {
    */
   readonly fd?: number;
   readonly maxUnacknowledged: number;
+  /**
+   * When set, the worker encodes every record with the connector's record encoder
+   * (record-encoder.ts): `module` is its URL, `streams` the catalog streams by position. Runs
+   * then hold encoded lines instead of input lines.
+   */
+  readonly encoder?: { readonly module: string; readonly streams: readonly DestinationStream[] };
 }
 
 /** Main thread → worker, first: what to read. Every later message is an InputWorkerRequest. */
@@ -52,6 +59,8 @@ export type PacketItem =
       readonly stream: number;
       readonly buffer: ArrayBuffer;
       readonly count: number;
+      /** Input bytes of the run's records, when its lines are encoded (not the input's). */
+      readonly inputBytes?: number;
     }
   /** Any other message (state, status, …): its line, for the main thread to parse. */
   | { readonly kind: 'line'; readonly lineNumber: number; readonly bytes: Uint8Array };

@@ -18,11 +18,16 @@
  *
  * Reading its own descriptor, the worker keeps reading while the main thread is busy (a
  * connector parsing a batch), up to `maxUnacknowledged` bytes of posted, unrouted lines.
+ *
+ * With a record encoder (`init.encoder`, see record-encoder.ts) every line is parsed here, each
+ * record is encoded by its stream's encoder, and the runs hold the encoded lines: the record is
+ * then parsed once in all, here, and the main thread only moves bytes.
  */
 import { createReadStream, fstatSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
+import type { DestinationStream } from '../catalog/destination-stream.js';
 import { LineTooLongError, MalformedMessageError } from '../errors/input-errors.js';
 import {
   classifyMessage,
@@ -31,9 +36,19 @@ import {
   type RecordInput,
 } from '../protocol/input-message.js';
 import { type Line, LineSplitter } from '../protocol/line-splitter.js';
-import { describeStream } from '../protocol/messages.js';
+import { describeStream, type JsonObject } from '../protocol/messages.js';
 import { parseLines } from '../protocol/parse-lines.js';
-import { recordLineKey } from '../protocol/record-line-scanner.js';
+import {
+  recordLineKey,
+  type ScannedRecordLine,
+  scanRecordLine,
+} from '../protocol/record-line-scanner.js';
+import type { DestinationRecord } from '../write/destination-writer.js';
+import {
+  checkedLine,
+  type RecordEncoder,
+  type RecordEncoderModule,
+} from '../write/record-encoder.js';
 import type {
   InputPacket,
   InputWorkerError,
@@ -62,6 +77,23 @@ const pending = new PendingLines<number, undefined>();
 /** Streams whose terminal status (COMPLETE or INCOMPLETE) was read. */
 const ended = new Set<number>();
 
+/** Each stream's record encoder, by position, when records are encoded here. */
+let encoders: readonly RecordEncoder[] | undefined;
+/** The catalog streams by position, when records are encoded here. */
+let encoderStreams: readonly DestinationStream[] = [];
+/** Set when the encoder module could not be loaded: the first answer reports it. */
+let encoderFailure: InputWorkerError | undefined;
+/** Input bytes of each stream's pending (encoded) records, by position. */
+const pendingInputBytes: number[] = [];
+/**
+ * Encoded lines are written here, back to back, and pending lines are views of it (a new slab
+ * when full; the views keep the old one), so that a line costs no allocation of its own.
+ */
+let slab = Buffer.allocUnsafeSlow(0);
+let slabUsed = 0;
+const SLAB_BYTES = 256 * 1024;
+const NEWLINE = 0x0a;
+
 let items: PacketItem[] = [];
 let transfer: ArrayBuffer[] = [];
 let itemBytes = 0;
@@ -72,7 +104,14 @@ function postRuns(only?: number): void {
   for (const stream of pending.due(only)) {
     const taken = pending.take(stream);
     if (taken === undefined) continue;
-    items.push({ kind: 'run', stream, buffer: taken.buffer, count: taken.run.ends.length });
+    const count = taken.run.ends.length;
+    if (encoders === undefined) {
+      items.push({ kind: 'run', stream, buffer: taken.buffer, count });
+    } else {
+      const inputBytes = pendingInputBytes[stream] ?? 0;
+      pendingInputBytes[stream] = 0;
+      items.push({ kind: 'run', stream, buffer: taken.buffer, count, inputBytes });
+    }
     transfer.push(taken.buffer);
     itemBytes += taken.bytes;
   }
@@ -84,6 +123,10 @@ function postRuns(only?: number): void {
  * one by one otherwise (which names the first broken one).
  */
 function consumeLines(lines: readonly Line[]): void {
+  if (encoders !== undefined) {
+    consumeAndEncode(lines, encoders);
+    return;
+  }
   const count = lines.length;
   const keys = new Array<string | undefined>(count);
   const unsure: Buffer[] = [];
@@ -110,7 +153,107 @@ function consumeLines(lines: readonly Line[]): void {
   }
 }
 
-function consumeRecord(key: string, bytes: Buffer, lineNumber: number): void {
+/**
+ * With record encoders: each line validated as `consumeLines` does, each record encoded. A plain
+ * record line (`scanRecordLine`) is not parsed here: its encoder gets the text of its data
+ * (`dataJson`), and its `data` only when it reads it.
+ */
+function consumeAndEncode(lines: readonly Line[], encoders: readonly RecordEncoder[]): void {
+  const count = lines.length;
+  const scanned = new Array<ScannedRecordLine | undefined>(count);
+  const unsure: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const scan = scanRecordLine((lines[i] as Line).bytes);
+    scanned[i] = scan;
+    if (scan === undefined) unsure.push((lines[i] as Line).bytes);
+  }
+  const values = unsure.length > 1 ? parseLines(unsure) : undefined;
+  for (let i = 0, u = 0; i < count; i++) {
+    const { bytes, lineNumber } = lines[i] as Line;
+    const scan = scanned[i];
+    if (scan !== undefined) {
+      const stream = recordStream(scan.key, bytes, lineNumber);
+      const target = encoderStreams[stream] as DestinationStream;
+      const dataJson = bytes.toString('utf8', scan.dataStart, scan.dataEnd);
+      encodeRecord(
+        stream,
+        bytes,
+        new ScannedRecord(target, scan.emittedAt, dataJson, bytes.length),
+        encoders,
+      );
+      continue;
+    }
+    const message =
+      values === undefined
+        ? parseInputLine(bytes, lineNumber)
+        : classifyMessage(values[u], bytes, lineNumber);
+    u++;
+    if (message.kind !== 'record') {
+      consume(message, bytes, lineNumber);
+      continue;
+    }
+    const stream = recordStream(message.streamKey, bytes, lineNumber);
+    const { record } = message;
+    // The record as the main thread's readers make it (spill-file-reader.ts).
+    const destinationRecord: DestinationRecord = {
+      stream: encoderStreams[stream] as DestinationStream,
+      data: record.data,
+      emittedAt: record.emitted_at,
+      meta: record.meta,
+      sizeBytes: bytes.length,
+    };
+    encodeRecord(stream, bytes, destinationRecord, encoders);
+  }
+}
+
+/** A plain record line's record: `data` is parsed from its text when read. */
+class ScannedRecord implements DestinationRecord {
+  #data: JsonObject | undefined;
+  readonly meta = undefined;
+
+  constructor(
+    readonly stream: DestinationStream,
+    readonly emittedAt: number,
+    readonly dataJson: string,
+    readonly sizeBytes: number,
+  ) {}
+
+  get data(): JsonObject {
+    this.#data ??= JSON.parse(this.dataJson) as JsonObject;
+    return this.#data;
+  }
+}
+
+/** Encodes a record of stream position `stream` (`input` its line) into the stream's pending run. */
+function encodeRecord(
+  stream: number,
+  input: Buffer,
+  record: DestinationRecord,
+  encoders: readonly RecordEncoder[],
+): void {
+  const text = (encoders[stream] as RecordEncoder).encode(record);
+  if (typeof text !== 'string') checkedLine(text, record.stream.label);
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit: count exactly only when it may not fit.
+  if (slab.length - slabUsed < text.length * 3) {
+    const size = Buffer.byteLength(text, 'utf8');
+    if (slab.length - slabUsed < size) {
+      slab = Buffer.allocUnsafeSlow(Math.max(size, SLAB_BYTES));
+      slabUsed = 0;
+    }
+  }
+  const start = slabUsed;
+  const end = start + slab.write(text, start, 'utf8');
+  // One newline, at the end: what a run's line needs (found with memchr, not on the string).
+  if (end === start || slab.indexOf(NEWLINE, start) !== end - 1)
+    checkedLine(text, record.stream.label);
+  slabUsed = end;
+  pendingInputBytes[stream] = (pendingInputBytes[stream] ?? 0) + input.length;
+  // A run holds lines without their newline, as input lines come.
+  if (pending.add(stream, slab.subarray(start, end - 1), () => undefined)) postRuns(stream);
+}
+
+/** The position of a record's stream; stops at a stream not in the catalog or ended. */
+function recordStream(key: string, bytes: Buffer, lineNumber: number): number {
   const stream = streams.get(key);
   if (stream === undefined) {
     const { record } = parseInputLine(bytes, lineNumber) as RecordInput;
@@ -121,6 +264,11 @@ function consumeRecord(key: string, bytes: Buffer, lineNumber: number): void {
     });
   }
   if (ended.has(stream)) throw new StopAt({ kind: 'after-end', lineNumber, stream });
+  return stream;
+}
+
+function consumeRecord(key: string, bytes: Buffer, lineNumber: number): void {
+  const stream = recordStream(key, bytes, lineNumber);
   if (pending.add(stream, bytes, () => undefined)) postRuns(stream);
 }
 
@@ -161,6 +309,10 @@ function describeError(error: unknown): InputWorkerError {
 
 /** Consumes a chunk (or, without one, the end of input); false once stopped. */
 function consumeChunk(chunk: Buffer | undefined): InputWorkerError | undefined {
+  if (encoderFailure !== undefined) {
+    stopped = true;
+    return encoderFailure;
+  }
   try {
     if (chunk !== undefined) {
       splitter.push(chunk);
@@ -255,10 +407,47 @@ function readDescriptor(fd: number): void {
   });
 }
 
+function begin(): void {
+  if (init.fd === undefined) serveChunks();
+  else readDescriptor(init.fd);
+}
+
+/** Imports the encoder module and makes each stream's encoder. */
+async function loadEncoders(encoder: NonNullable<InputWorkerInit['encoder']>): Promise<void> {
+  try {
+    const module = (await import(encoder.module)) as Partial<RecordEncoderModule>;
+    if (typeof module.createRecordEncoder !== 'function')
+      throw new Error('the module exports no createRecordEncoder function');
+    const create = module.createRecordEncoder;
+    encoders = encoder.streams.map((stream) => create(stream));
+    encoderStreams = encoder.streams;
+  } catch (error) {
+    encoderFailure = {
+      kind: 'other',
+      message: `cannot load the record encoder ${encoder.module}: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    };
+  }
+}
+
 port.once('message', (first: InputWorkerStart) => {
   init = first.init;
   streams = new Map(init.streamKeys.map((key, i) => [key, i]));
   splitter = new LineSplitter({ maxLineBytes: init.maxLineBytes });
-  if (init.fd === undefined) serveChunks();
-  else readDescriptor(init.fd);
+  if (init.encoder === undefined) {
+    begin();
+    return;
+  }
+  // Requests that come while the encoder module loads are answered after it, in order.
+  const early: InputWorkerRequest[] = [];
+  const hold = (request: InputWorkerRequest): void => {
+    early.push(request);
+  };
+  port.on('message', hold);
+  void loadEncoders(init.encoder).then(() => {
+    port.off('message', hold);
+    begin();
+    for (const request of early) port.emit('message', request);
+  });
 });

@@ -68,6 +68,12 @@ export interface PipelineContext {
   readonly handlers: LauncherHandlers;
   /** Live counts the input consumer reads to tell a slow load from one that cannot go on. */
   readonly load: LoadGauge;
+  /**
+   * The URL of the writer's record encoder module when the input worker encodes records
+   * (record-encoder.ts): runs and spill files then hold encoded lines, and ProcessRecords calls
+   * `processEncodedRecords`.
+   */
+  readonly recordEncoder: string | undefined;
 }
 
 export interface LoadGauge {

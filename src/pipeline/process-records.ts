@@ -20,9 +20,10 @@ import {
   requiresProcessing,
   type SpilledBatch,
 } from './pipeline-items.js';
-import { readRuns, readSpillFile } from './spill-file-reader.js';
+import { readRuns, readSpillFile, readSpillFileLines, runLines } from './spill-file-reader.js';
 
 const NO_RECORDS: readonly DestinationRecord[] = Object.freeze([]);
+const NO_LINES: readonly Buffer[] = Object.freeze([]);
 
 export class ProcessRecordsWorker {
   /** One accumulator per stream for this worker (connectors may keep per-worker state). */
@@ -91,16 +92,33 @@ export class ProcessRecordsWorker {
         accumulator = loader.createBatchAccumulator();
         this.#accumulators.set(key, accumulator);
       }
-      const records =
-        item.runs !== undefined
-          ? readRuns(item.runs, item.stream)
-          : item.path === undefined
-            ? NO_RECORDS
-            : readSpillFile(item.path, item.stream, ctx.knobs.maxLineBytes);
-      const batch = await accumulator.processRecords(records, item.sizeBytes, item.endOfStream);
+      const [start, end] = item.range;
+      const batch =
+        ctx.recordEncoder === undefined
+          ? await accumulator.processRecords(
+              item.runs !== undefined
+                ? readRuns(item.runs, item.stream)
+                : item.path === undefined
+                  ? NO_RECORDS
+                  : readSpillFile(item.path, item.stream, ctx.knobs.maxLineBytes),
+              item.sizeBytes,
+              item.endOfStream,
+            )
+          : await accumulator.processEncodedRecords(
+              {
+                chunks:
+                  item.runs !== undefined
+                    ? runLines(item.runs)
+                    : item.path === undefined
+                      ? NO_LINES
+                      : readSpillFileLines(item.path, end - start, ctx.knobs.maxLineBytes),
+                count: end - start,
+              },
+              item.sizeBytes,
+              item.endOfStream,
+            );
       const plumbing = ctx.streams.get(key);
       if (plumbing !== undefined) plumbing.batches++;
-      const [start, end] = item.range;
       unit.updateProgress(end - start);
       unit.addStats({ records: end - start, bytes: item.sizeBytes });
       unit.setPayload({ state: batch.state });

@@ -140,3 +140,56 @@ export function* readRuns(
     }
   }
 }
+
+/**
+ * The lines of a spill file as they are, for `processEncodedRecords`: chunks of whole lines
+ * (each with its newline), read `readBytes` at a time (a longer line in growing pieces, up to
+ * `maxLineBytes`). Fails at the end unless the file held exactly `count` lines.
+ */
+export function* readSpillFileLines(
+  path: string,
+  count: number,
+  maxLineBytes: number,
+  readBytes = READ_BYTES,
+): Generator<Buffer, void, undefined> {
+  const where = `spill file ${path}`;
+  const fd = openSync(path, 'r');
+  try {
+    let carry: Buffer | undefined;
+    let lines = 0;
+    for (;;) {
+      const carried = carry?.length ?? 0;
+      const chunk = Buffer.allocUnsafe(Math.max(readBytes, 2 * carried));
+      carry?.copy(chunk, 0);
+      const read = readSync(fd, chunk, carried, chunk.length - carried, null);
+      if (read === 0) {
+        // Spill files end with a newline: anything after the last one is a broken file.
+        if (carry !== undefined) throw corrupt(where, lines + 1, 'has no newline');
+        if (lines !== count) throw corrupt(where, lines, `ends after ${lines} of ${count} lines`);
+        return;
+      }
+      const data = chunk.subarray(0, carried + read);
+      const last = data.lastIndexOf(NEWLINE);
+      carry = last + 1 < data.length ? data.subarray(last + 1) : undefined;
+      if (carry !== undefined && carry.length > maxLineBytes)
+        throw corrupt(where, lines + 1, `is longer than ${maxLineBytes} bytes`);
+      if (last === -1) continue;
+      for (let at = data.indexOf(NEWLINE, carried); at !== -1 && at <= last; ) {
+        lines++;
+        at = data.indexOf(NEWLINE, at + 1);
+      }
+      yield data.subarray(0, last + 1);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The lines of a batch kept in memory as they are, a run at a time. The connector may keep them:
+ * the runs are not released (their memory goes with the garbage collector). Nothing writes to
+ * them either: only `parseRun` does (the `[` before a part), and encoded lines are never parsed.
+ */
+export function* runLines(runs: readonly LineRun[]): Generator<Buffer, void, undefined> {
+  for (const run of runs) yield run.bytes;
+}

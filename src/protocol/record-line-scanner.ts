@@ -58,6 +58,7 @@ const STREAM_FIELD = 3;
 const DATA_FIELD = 4;
 const EMITTED_AT_FIELD = 5;
 const NAMESPACE_FIELD = 6;
+const META_FIELD = 7;
 
 function isWhitespace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -120,6 +121,9 @@ class Scan {
   streamEnd = 0;
   streamEscaped = false;
   dataKind = ABSENT;
+  dataStart = 0;
+  dataEnd = 0;
+  metaKind = ABSENT;
   emittedKind = ABSENT;
   emittedStart = 0;
   emittedEnd = 0;
@@ -314,7 +318,8 @@ class Scan {
     }
     switch (end - start) {
       case 4:
-        return this.named(start, end, 'data') ? DATA_FIELD : 0;
+        if (this.named(start, end, 'data')) return DATA_FIELD;
+        return this.named(start, end, 'meta') ? META_FIELD : 0;
       case 6:
         return this.named(start, end, 'stream') ? STREAM_FIELD : 0;
       case 9:
@@ -347,6 +352,11 @@ class Scan {
         return;
       case DATA_FIELD:
         this.dataKind = kind;
+        this.dataStart = start;
+        this.dataEnd = end;
+        return;
+      case META_FIELD:
+        this.metaKind = kind;
         return;
       case EMITTED_AT_FIELD:
         this.emittedKind = kind;
@@ -365,6 +375,7 @@ class Scan {
   resetRecord(): void {
     this.streamKind = ABSENT;
     this.dataKind = ABSENT;
+    this.metaKind = ABSENT;
     this.emittedKind = ABSENT;
     this.namespaceKind = ABSENT;
   }
@@ -478,9 +489,42 @@ class Scan {
  */
 export function recordLineKey(line: Buffer): string | undefined {
   const key = new Scan(line).key();
+  forgetLargeWords(line);
+  return key;
+}
+
+function forgetLargeWords(line: Buffer): void {
   if (line.buffer.byteLength > KEEP_WORDS_BYTES) {
     wordsBuffer = undefined;
     wordsView = new Int32Array(0);
   }
-  return key;
+}
+
+/** A RECORD line `scanRecordLine` is sure of, and where its parts are. */
+export interface ScannedRecordLine {
+  /** `streamKey` of the record's stream. */
+  readonly key: string;
+  /** `record.emitted_at`. */
+  readonly emittedAt: number;
+  /** The bytes of `record.data` (an object) in the line: `line.subarray(dataStart, dataEnd)`. */
+  readonly dataStart: number;
+  readonly dataEnd: number;
+}
+
+/**
+ * As `recordLineKey`, with where the record's parts are, for a RECORD line without `meta`;
+ * `undefined` for any other line (the caller parses it in full).
+ */
+export function scanRecordLine(line: Buffer): ScannedRecordLine | undefined {
+  const scan = new Scan(line);
+  const key = scan.key();
+  forgetLargeWords(line);
+  if (key === undefined || scan.metaKind !== ABSENT) return undefined;
+  return {
+    key,
+    // JSON's number grammar is a subset of Number's; the text was checked to be finite.
+    emittedAt: Number(line.toString('latin1', scan.emittedStart, scan.emittedEnd)),
+    dataStart: scan.dataStart,
+    dataEnd: scan.dataEnd,
+  };
 }

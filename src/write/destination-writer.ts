@@ -16,6 +16,7 @@
  */
 import type { DestinationStream } from '../catalog/destination-stream.js';
 import type { JsonObject, RecordMeta } from '../protocol/messages.js';
+import type { EncodedRecords } from './record-encoder.js';
 
 export type BatchState = 'PROCESSED' | 'STAGED' | 'PERSISTED' | 'COMPLETE';
 
@@ -38,6 +39,13 @@ export interface DestinationRecord {
    * measures more than MAX_VALUE_GROWTH times it, so size limits far above it are not measured.
    */
   readonly sizeBytes: number;
+  /**
+   * The JSON text of `data` as the input line held it (`JSON.parse(dataJson)` is `data`), when
+   * destkit has it at hand: only in a record encoder (record-encoder.ts), for most records. An
+   * encoder that writes `data` as JSON may copy it instead of serializing `data`; reading `data`
+   * then parses it.
+   */
+  readonly dataJson?: string;
 }
 
 export interface BatchAccumulator {
@@ -47,6 +55,17 @@ export interface BatchAccumulator {
    */
   processRecords(
     records: Iterable<DestinationRecord>,
+    sizeBytes: number,
+    endOfStream: boolean,
+  ): Promise<Batch>;
+  /**
+   * Processes records of one stream that the writer's `recordEncoder` already encoded (see
+   * record-encoder.ts), in input order; otherwise as `processRecords`. Required when the writer
+   * names a `recordEncoder`: destkit then calls it instead of `processRecords` whenever the input
+   * worker runs (knob `input_workers` ≥ 1).
+   */
+  processEncodedRecords?(
+    records: EncodedRecords,
     sizeBytes: number,
     endOfStream: boolean,
   ): Promise<Batch>;
@@ -67,6 +86,11 @@ export interface StreamLoader {
 }
 
 export interface DestinationWriter {
+  /**
+   * The URL of a module exporting `createRecordEncoder` (record-encoder.ts): records are then
+   * encoded in the input worker thread and reach `processEncodedRecords` as lines.
+   */
+  readonly recordEncoder?: URL | string;
   setup(): Promise<void>;
   createStreamLoader(stream: DestinationStream): StreamLoader | Promise<StreamLoader>;
   /** Called once at the end; `failure` is set when the sync failed. */

@@ -13,6 +13,7 @@ import type {
   DestinationWriter,
   StreamLoader,
 } from './destination-writer.js';
+import type { EncodedRecords } from './record-encoder.js';
 
 /** A non-destkit error raised by connector code. */
 export class ConnectorCallError extends SystemError {
@@ -144,6 +145,23 @@ export class GuardedAccumulator {
       this.accumulator.processRecords(records, sizeBytes, endOfStream),
     );
   }
+
+  processEncodedRecords(
+    records: EncodedRecords,
+    sizeBytes: number,
+    endOfStream: boolean,
+  ): Promise<Batch> {
+    return callConnector('processEncodedRecords', this.stream, this.timeoutMs, () => {
+      const { accumulator } = this;
+      if (accumulator.processEncodedRecords === undefined) {
+        throw new ConnectorCallError(
+          'the writer names a recordEncoder, but the batch accumulator has no processEncodedRecords',
+          { stream: this.stream.descriptor },
+        );
+      }
+      return accumulator.processEncodedRecords(records, sizeBytes, endOfStream);
+    });
+  }
 }
 
 /** Wraps a DestinationWriter: setup once, teardown once, every call timed and classified. */
@@ -180,5 +198,11 @@ export class GuardedWriter {
 
   get wasSetUp(): boolean {
     return this.setupDone;
+  }
+
+  /** The URL of the writer's record encoder module, if it names one. */
+  get recordEncoder(): string | undefined {
+    const { recordEncoder } = this.writer;
+    return recordEncoder === undefined ? undefined : String(recordEncoder);
   }
 }

@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeDestinationStream } from '../../src/catalog/destination-stream.js';
-import { readSpillFile, SpillFileCorruptError } from '../../src/pipeline/spill-file-reader.js';
+import {
+  readSpillFile,
+  readSpillFileLines,
+  SpillFileCorruptError,
+} from '../../src/pipeline/spill-file-reader.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'destkit-spill-reader-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -104,5 +108,42 @@ describe('readSpillFile', () => {
 
   it('reads an empty file as no records', () => {
     expect([...readSpillFile(spillFile([]), stream, 1000)]).toEqual([]);
+  });
+});
+
+describe('readSpillFileLines', () => {
+  /** Lines without a newline inside: as encoded records are. */
+  const line = fc.string({ unit: 'grapheme', maxLength: 40 }).map((t) => t.replace(/\n/g, ' '));
+
+  it('gives back the file as chunks of whole lines, whatever the read size', () => {
+    fc.assert(
+      fc.property(
+        fc.array(line, { maxLength: 30 }),
+        fc.integer({ min: 1, max: 64 }),
+        (lines, readBytes) => {
+          const path = spillFile(lines);
+          const chunks = [...readSpillFileLines(path, lines.length, 1024, readBytes)];
+          for (const chunk of chunks) expect(chunk[chunk.length - 1]).toBe(0x0a);
+          const text = Buffer.concat(chunks).toString('utf8');
+          expect(text).toBe(lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+        },
+      ),
+    );
+  });
+
+  it('keeps every chunk as it was: later reads go to new memory', () => {
+    const lines = Array.from({ length: 50 }, (_, i) => `line ${i} ${'x'.repeat(i % 7)}`);
+    const chunks = [...readSpillFileLines(spillFile(lines), lines.length, 1024, 16)];
+    expect(Buffer.concat(chunks).toString()).toBe(`${lines.join('\n')}\n`);
+  });
+
+  it('fails on a file with fewer or more lines than the batch, or a last line cut short', () => {
+    const path = spillFile(['a', 'b', 'c']);
+    expect(() => [...readSpillFileLines(path, 4, 1024)]).toThrow(SpillFileCorruptError);
+    expect(() => [...readSpillFileLines(path, 2, 1024)]).toThrow(/ends after 3 of 2 lines/);
+    const cut = spillFile(['a', 'b'], false);
+    expect(() => [...readSpillFileLines(cut, 2, 1024)]).toThrow(/line 2 has no newline/);
+    const long = spillFile(['a', 'x'.repeat(100)]);
+    expect(() => [...readSpillFileLines(long, 2, 50, 16)]).toThrow(/longer than 50 bytes/);
   });
 });

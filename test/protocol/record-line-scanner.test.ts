@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseInputLine } from '../../src/protocol/input-message.js';
 import { streamKey } from '../../src/protocol/messages.js';
-import { recordLineKey } from '../../src/protocol/record-line-scanner.js';
+import { recordLineKey, scanRecordLine } from '../../src/protocol/record-line-scanner.js';
 
 /** What the full parser says of a line: the record's stream key, 'other' or 'error'. */
 function fullVerdict(line: Buffer): string {
@@ -345,5 +345,62 @@ describe(recordLineKey, () => {
     ]);
     expect(recordLineKey(line)).toBe(streamKey({ name: 's\ufffd' }));
     checkSound(line);
+  });
+});
+
+describe(scanRecordLine, () => {
+  /** The full parser's record of a line, or undefined. */
+  function fullRecord(line: Buffer) {
+    try {
+      const message = parseInputLine(line, 1);
+      return message.kind === 'record' ? message : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  it('finds the data and emitted_at of every record without meta, as the full parser reads them', () => {
+    fc.assert(
+      fc.property(recordMessage, whitespace, fc.boolean(), (message, spaces, withMeta) => {
+        const { meta: _meta, ...bare } = message.record;
+        const source = { ...message, record: withMeta ? message.record : bare };
+        for (const text of [JSON.stringify(source), spaced(source, spaces)]) {
+          const line = Buffer.from(text);
+          const scan = scanRecordLine(line);
+          const key = recordLineKey(line);
+          if (scan === undefined) {
+            // Left to the full parser: a line recordLineKey is unsure of, or one with meta.
+            expect(key === undefined || 'meta' in source.record).toBe(true);
+            continue;
+          }
+          const full = fullRecord(line);
+          expect(full).toBeDefined();
+          expect(scan.key).toBe(key);
+          expect(scan.key).toBe(full?.streamKey);
+          expect(scan.emittedAt).toBe(full?.record.emitted_at);
+          const dataText = line.toString('utf8', scan.dataStart, scan.dataEnd);
+          expect(JSON.parse(dataText)).toEqual(full?.record.data);
+          expect('meta' in source.record).toBe(false);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('takes the last data field, as JSON.parse does, and leaves meta of any value to the full parser', () => {
+    const twice = Buffer.from(
+      '{"type":"RECORD","record":{"stream":"s","data":{"a":1},"emitted_at":5,"data":{"b":2}}}',
+    );
+    const scan = scanRecordLine(twice);
+    expect(scan).toBeDefined();
+    expect(twice.toString('utf8', scan?.dataStart, scan?.dataEnd)).toBe('{"b":2}');
+    for (const meta of ['null', '{}', '{"changes":[]}', '1'])
+      expect(
+        scanRecordLine(
+          Buffer.from(
+            `{"type":"RECORD","record":{"stream":"s","data":{},"meta":${meta},"emitted_at":5}}`,
+          ),
+        ),
+      ).toBeUndefined();
   });
 });
