@@ -10,14 +10,10 @@ import { SecretRedactor } from '../config/secret-redactor.js';
 import { OutputWriter } from '../protocol/output-writer.js';
 import type { ConnectorDefinition } from '../write/connector-definition.js';
 import { processIo } from './cli-io.js';
-import {
-  isPlainSpec,
-  reportLoadFailure,
-  runConnectorCommand,
-  writeSpec,
-} from './connector-command.js';
-import { exitWhenFlushed, guardAgainstSilentExit } from './connector-main.js';
+import { reportLoadFailure, runConnectorCommand } from './connector-command.js';
 import { FIRST_PARTY_CONNECTORS, loadConnector } from './first-party.js';
+import { exitWith, guardAgainstSilentExit } from './process-exit.js';
+import { isPlainSpec, writeSpec } from './spec-command.js';
 
 const USAGE = `usage:
   destkit connectors                                   list the first-party connectors
@@ -62,9 +58,4 @@ async function main(args: string[]): Promise<number> {
 }
 
 guardAgainstSilentExit();
-main(process.argv.slice(2)).then(exitWhenFlushed, (error: unknown) => {
-  process.stderr.write(
-    `destkit: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
-  exitWhenFlushed(1);
-});
+exitWith(main(process.argv.slice(2)));
