@@ -4,7 +4,9 @@
  *   destkit connectors                         list the first-party connectors
  *   destkit <connector> spec|check|write …     run a connector (a first-party name or a module path)
  * Each command loads what it needs only (`import()`): `destkit <first-party> spec` loads the
- * connector's spec module and nothing heavier, so that it starts fast.
+ * connector's spec module and nothing heavier, so that it starts fast. Installed, `destkit` is
+ * the CommonJS launcher `main.cjs` beside this module, which answers `destkit <first-party> spec`
+ * itself and imports this module for any other command line (src/cli/spec-launcher.ts).
  */
 import { SecretRedactor } from '../config/secret-redactor.js';
 import { OutputWriter } from '../protocol/output-writer.js';
