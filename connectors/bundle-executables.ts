@@ -6,14 +6,24 @@
  * bundle is a few files. Code behind a dynamic `import()` (the connector itself, which `spec`
  * does not load) stays in a chunk of its own.
  *
+ * Beside each `main.js`, and beside the destkit CLI's `dist/src/cli/main.js`, it writes a
+ * CommonJS launcher `main.cjs` (the package's `bin`): it prints the spec of a plain `spec` from
+ * a bundle of the spec module and a few small modules, and imports `main.js` for any other
+ * command line. Started with the shebang's `--max-semi-space-size`, node does not use the code
+ * cache of its ES-module loader, which costs 20–30 ms at the start of any ES module; a
+ * CommonJS script does not pay it (see src/cli/spec-launcher.ts).
+ *
  * Packages with native code or optional platform parts stay external and load from
  * node_modules as before. Run after `tsc` (`npm run build`); the library (`dist/src`, the
  * destkit CLI included) is not bundled: a connector from outside the repository shares its
- * module instances.
+ * module instances. The CLI's launcher hands every command line but `destkit <name> spec` to
+ * the unbundled `main.js`.
  */
 import { readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+import { build, type Plugin } from 'esbuild';
 
 const dist = fileURLToPath(new URL('..', import.meta.url));
 const EXTERNAL = ['@duckdb/*', 'pg-native', 'pg-cloudflare', 'cloudflare:sockets'];
@@ -59,3 +69,87 @@ for (const { dir, out } of built) {
   for (const file of readdirSync(out)) renameSync(`${out}/${file}`, `${dir}/${file}`);
   rmSync(out, { recursive: true, force: true });
 }
+
+/**
+ * The name under which `<dir>/spec.js` exports the given spec: the launcher imports that module
+ * alone (bundled as CommonJS, a dynamic `import()` such as an entry's `load` would be inlined).
+ */
+async function specExport(dir: string, spec: unknown): Promise<string> {
+  const module: Record<string, unknown> = await import(pathToFileURL(`${dir}/spec.js`).href);
+  const name = Object.keys(module).find((key) => isDeepStrictEqual(module[key], spec));
+  if (name === undefined) throw new Error(`${dir}/spec.js does not export the connector's spec`);
+  return name;
+}
+
+/**
+ * Writes the launcher `main.cjs` beside `main.js`, with `main.js`'s shebang (its node flags):
+ * `launch(<specToPrint>, main.js)` of src/cli/spec-launcher.ts, with the given imports.
+ */
+async function bundleLauncher(main: string, imports: string[], specToPrint: string) {
+  const shebang = readFileSync(main, 'utf8').split('\n', 1)[0] ?? '';
+  if (!shebang.startsWith('#!')) throw new Error(`${main} has no shebang`);
+  const launcher = `${dist}/src/cli/spec-launcher.js`;
+  await build({
+    stdin: {
+      contents: [
+        shebang,
+        `import { connectorSpec, firstPartySpec, launch } from ${JSON.stringify(launcher)};`,
+        ...imports,
+        `launch(${specToPrint}, require('node:path').join(__dirname, 'main.js'));`,
+      ].join('\n'),
+      resolveDir: dirname(main),
+      sourcefile: 'launcher-entry.js',
+      loader: 'js',
+    },
+    outfile: main.replace(/\.js$/, '.cjs'),
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    plugins: [NO_DYNAMIC_IMPORT],
+    logLevel: 'warning',
+  });
+}
+
+/**
+ * Fails a launcher's build on a dynamic `import()` it reaches: in CommonJS output esbuild
+ * inlines its target, even in code it drops as unused, and a plain `spec` would load it all.
+ */
+const NO_DYNAMIC_IMPORT: Plugin = {
+  name: 'no-dynamic-import',
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, (args) =>
+      args.kind === 'dynamic-import'
+        ? { errors: [{ text: `a launcher must not import() ${args.path} (in ${args.importer})` }] }
+        : undefined,
+    );
+  },
+};
+
+for (const name of readdirSync(`${dist}/connectors`)) {
+  if (!name.startsWith('destination-')) continue;
+  const dir = `${dist}/connectors/${name}`;
+  const { entry } = await import(pathToFileURL(`${dir}/entry.js`).href);
+  const spec = await specExport(dir, entry.spec);
+  await bundleLauncher(
+    `${dir}/main.js`,
+    [`import { ${spec} } from './spec.js';`],
+    `connectorSpec(${spec})`,
+  );
+}
+
+const { FIRST_PARTY_CONNECTORS } = await import(
+  pathToFileURL(`${dist}/src/cli/first-party.js`).href
+);
+const imports: string[] = [];
+const specs: string[] = [];
+for (const [name, connector] of Object.entries<{ loadSpec: () => Promise<unknown> }>(
+  FIRST_PARTY_CONNECTORS,
+)) {
+  // `loadSpec` imports `connectors/destination-<name>/spec.js`.
+  const dir = `${dist}/connectors/destination-${name}`;
+  const spec = await specExport(dir, await connector.loadSpec());
+  imports.push(`import { ${spec} } from ${JSON.stringify(`${dir}/spec.js`)};`);
+  specs.push(`${JSON.stringify(name)}: ${spec}`);
+}
+await bundleLauncher(`${dist}/src/cli/main.js`, imports, `firstPartySpec({ ${specs.join(', ')} })`);

@@ -1,5 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
-/** Container ENTRYPOINT of the DuckDB connector: `spec`, `check --config`, `write --config --catalog`. */
+/**
+ * The executable of the DuckDB connector: `spec`, `check --config`, `write --config --catalog`. Installed,
+ * it runs behind its CommonJS launcher `main.cjs` (see connectors/bundle-executables.ts).
+ */
 import { runConnectorMain } from '../../src/cli/connector-main.js';
 import { entry } from './entry.js';
 

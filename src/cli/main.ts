@@ -4,20 +4,18 @@
  *   destkit connectors                         list the first-party connectors
  *   destkit <connector> spec|check|write …     run a connector (a first-party name or a module path)
  * Each command loads what it needs only (`import()`): `destkit <first-party> spec` loads the
- * connector's spec module and nothing heavier, so that it starts fast.
+ * connector's spec module and nothing heavier, so that it starts fast. Installed, `destkit` is
+ * the CommonJS launcher `main.cjs` beside this module, which answers `destkit <first-party> spec`
+ * itself and imports this module for any other command line (src/cli/spec-launcher.ts).
  */
 import { SecretRedactor } from '../config/secret-redactor.js';
 import { OutputWriter } from '../protocol/output-writer.js';
 import type { ConnectorDefinition } from '../write/connector-definition.js';
 import { processIo } from './cli-io.js';
-import {
-  isPlainSpec,
-  reportLoadFailure,
-  runConnectorCommand,
-  writeSpec,
-} from './connector-command.js';
-import { exitWhenFlushed, guardAgainstSilentExit } from './connector-main.js';
+import { reportLoadFailure, runConnectorCommand } from './connector-command.js';
 import { FIRST_PARTY_CONNECTORS, loadConnector } from './first-party.js';
+import { exitWith, guardAgainstSilentExit } from './process-exit.js';
+import { isPlainSpec, writeSpec } from './spec-command.js';
 
 const USAGE = `usage:
   destkit connectors                                   list the first-party connectors
@@ -62,9 +60,4 @@ async function main(args: string[]): Promise<number> {
 }
 
 guardAgainstSilentExit();
-main(process.argv.slice(2)).then(exitWhenFlushed, (error: unknown) => {
-  process.stderr.write(
-    `destkit: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
-  exitWhenFlushed(1);
-});
+exitWith(main(process.argv.slice(2)));

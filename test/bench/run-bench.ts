@@ -221,17 +221,21 @@ const NODE_REFERENCE: StartupCommand = {
   check: checkExitZero,
 };
 
-/** `spec` of destkit and of every built connector executable, with their shebang's node flags. */
+/**
+ * `spec` of destkit and of every built connector executable, with their shebang's node flags:
+ * the installed executables (`bin`), i.e. the CommonJS launchers `main.cjs`.
+ */
 function startupCommands(): StartupCommand[] {
-  const cliFlags = shebangNodeFlags(CLI);
+  const cli = join(REPO_ROOT, 'dist/src/cli/main.cjs');
+  const cliFlags = shebangNodeFlags(cli);
   const commands: StartupCommand[] = ['dev-null', 'duckdb'].map((name) => ({
     label: `destkit ${name} spec`,
-    nodeArgs: [...cliFlags, CLI, name, 'spec'],
+    nodeArgs: [...cliFlags, cli, name, 'spec'],
     check: checkSpecRun,
   }));
   const connectorsDir = join(REPO_ROOT, 'dist/connectors');
   for (const dir of readdirSync(connectorsDir).sort()) {
-    const main = join(connectorsDir, dir, 'main.js');
+    const main = join(connectorsDir, dir, 'main.cjs');
     if (!existsSync(main)) continue;
     commands.push({
       label: `${dir} spec`,

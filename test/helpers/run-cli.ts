@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+/** The executables as installed (`bin`): the CommonJS launchers in front of `main.js`. */
+export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.cjs', import.meta.url));
 export const DEV_NULL_MAIN = fileURLToPath(
-  new URL('../../dist/connectors/destination-dev-null/main.js', import.meta.url),
+  new URL('../../dist/connectors/destination-dev-null/main.cjs', import.meta.url),
 );
 
 export interface CliResult {

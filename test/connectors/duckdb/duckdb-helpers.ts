@@ -12,7 +12,7 @@ export type Message = Record<string, any>;
 export type Row = Record<string, any>;
 
 export const DUCKDB_MAIN = fileURLToPath(
-  new URL('../../../dist/connectors/destination-duckdb/main.js', import.meta.url),
+  new URL('../../../dist/connectors/destination-duckdb/main.cjs', import.meta.url),
 );
 
 export function tempDir(): string {

@@ -26,7 +26,7 @@ type Message = Record<string, any>;
 type CatalogStream = Parameters<typeof catalog>[0][number];
 
 const JSONL_MAIN = fileURLToPath(
-  new URL('../../../dist/connectors/destination-jsonl/main.js', import.meta.url),
+  new URL('../../../dist/connectors/destination-jsonl/main.cjs', import.meta.url),
 );
 
 function tempDir(): string {
