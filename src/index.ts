@@ -52,4 +52,10 @@ export {
   type DestinationWriter,
   type StreamLoader,
 } from './write/destination-writer.js';
+export {
+  type EncodedRecords,
+  type RecordEncoder,
+  RecordEncoderError,
+  type RecordEncoderModule,
+} from './write/record-encoder.js';
 export { TOKENS } from './write/tokens.js';
