@@ -19,9 +19,9 @@
  * Reading its own descriptor, the worker keeps reading while the main thread is busy (a
  * connector parsing a batch), up to `maxUnacknowledged` bytes of posted, unrouted lines.
  *
- * With a record encoder (`init.encoder`, see record-encoder.ts) every line is parsed here, each
- * record is encoded by its stream's encoder, and the runs hold the encoded lines: the record is
- * then parsed once in all, here, and the main thread only moves bytes.
+ * With a record encoder (`init.encoder`, see record-encoder.ts) each record is encoded here by
+ * its stream's encoder, and the runs hold the encoded lines: the main thread does not parse the
+ * record at all, it only moves bytes.
  */
 import { createReadStream, fstatSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -118,92 +118,74 @@ function postRuns(only?: number): void {
 }
 
 /**
- * Validates and routes the lines of a chunk, in order. A plain record line is checked by
- * `recordLineKey` without being parsed; the other lines are parsed together when they all parse,
- * one by one otherwise (which names the first broken one).
+ * Validates the lines of a chunk and acts on each, in order. A plain record line is checked by
+ * `scan` without being parsed (`undefined`: not sure) and goes to `onScanned`; the other lines
+ * are parsed together when they all parse, one by one otherwise (which names the first broken
+ * one): their records go to `onRecord`, any other message to `consume`.
  */
-function consumeLines(lines: readonly Line[]): void {
-  if (encoders !== undefined) {
-    consumeAndEncode(lines, encoders);
-    return;
-  }
+function validateLines<S>(
+  lines: readonly Line[],
+  scan: (line: Buffer) => S | undefined,
+  onScanned: (scanned: S, line: Line) => void,
+  onRecord: (message: RecordInput, line: Line) => void,
+): void {
   const count = lines.length;
-  const keys = new Array<string | undefined>(count);
+  const scans = new Array<S | undefined>(count);
   const unsure: Buffer[] = [];
   for (let i = 0; i < count; i++) {
-    const key = recordLineKey((lines[i] as Line).bytes);
-    keys[i] = key;
-    if (key === undefined) unsure.push((lines[i] as Line).bytes);
+    const scanned = scan((lines[i] as Line).bytes);
+    scans[i] = scanned;
+    if (scanned === undefined) unsure.push((lines[i] as Line).bytes);
   }
   const values = unsure.length > 1 ? parseLines(unsure) : undefined;
   for (let i = 0, u = 0; i < count; i++) {
-    const { bytes, lineNumber } = lines[i] as Line;
-    const key = keys[i];
-    if (key !== undefined) {
-      consumeRecord(key, bytes, lineNumber);
+    const line = lines[i] as Line;
+    const scanned = scans[i];
+    if (scanned !== undefined) {
+      onScanned(scanned, line);
       continue;
     }
+    const { bytes, lineNumber } = line;
     const message =
       values === undefined
         ? parseInputLine(bytes, lineNumber)
         : classifyMessage(values[u], bytes, lineNumber);
     u++;
-    if (message.kind === 'record') consumeRecord(message.streamKey, bytes, lineNumber);
+    if (message.kind === 'record') onRecord(message, line);
     else consume(message, bytes, lineNumber);
   }
 }
 
-/**
- * With record encoders: each line validated as `consumeLines` does, each record encoded. A plain
- * record line (`scanRecordLine`) is not parsed here: its encoder gets the text of its data
- * (`dataJson`), and its `data` only when it reads it.
- */
-function consumeAndEncode(lines: readonly Line[], encoders: readonly RecordEncoder[]): void {
-  const count = lines.length;
-  const scanned = new Array<ScannedRecordLine | undefined>(count);
-  const unsure: Buffer[] = [];
-  for (let i = 0; i < count; i++) {
-    const scan = scanRecordLine((lines[i] as Line).bytes);
-    scanned[i] = scan;
-    if (scan === undefined) unsure.push((lines[i] as Line).bytes);
+/** Validates and routes the lines of a chunk: records as they are, or encoded. */
+function consumeLines(lines: readonly Line[]): void {
+  if (encoders === undefined) {
+    validateLines(lines, recordLineKey, consumeRecord, (message, line) =>
+      consumeRecord(message.streamKey, line),
+    );
+    return;
   }
-  const values = unsure.length > 1 ? parseLines(unsure) : undefined;
-  for (let i = 0, u = 0; i < count; i++) {
-    const { bytes, lineNumber } = lines[i] as Line;
-    const scan = scanned[i];
-    if (scan !== undefined) {
-      const stream = recordStream(scan.key, bytes, lineNumber);
-      const target = encoderStreams[stream] as DestinationStream;
-      const dataJson = bytes.toString('utf8', scan.dataStart, scan.dataEnd);
-      encodeRecord(
-        stream,
-        bytes,
-        new ScannedRecord(target, scan.emittedAt, dataJson, bytes.length),
-        encoders,
-      );
-      continue;
-    }
-    const message =
-      values === undefined
-        ? parseInputLine(bytes, lineNumber)
-        : classifyMessage(values[u], bytes, lineNumber);
-    u++;
-    if (message.kind !== 'record') {
-      consume(message, bytes, lineNumber);
-      continue;
-    }
-    const stream = recordStream(message.streamKey, bytes, lineNumber);
-    const { record } = message;
-    // The record as the main thread's readers make it (spill-file-reader.ts).
-    const destinationRecord: DestinationRecord = {
-      stream: encoderStreams[stream] as DestinationStream,
-      data: record.data,
-      emittedAt: record.emitted_at,
-      meta: record.meta,
-      sizeBytes: bytes.length,
-    };
-    encodeRecord(stream, bytes, destinationRecord, encoders);
-  }
+  // A plain record line is not parsed here either: its encoder gets the text of its data
+  // (`dataJson`), and its `data` only when it reads it.
+  validateLines(lines, scanRecordLine, encodeScanned, encodeParsed);
+}
+
+function encodeScanned(scan: ScannedRecordLine, { bytes, lineNumber }: Line): void {
+  const stream = recordStream(scan.key, bytes, lineNumber);
+  const dataJson = bytes.toString('utf8', scan.dataStart, scan.dataEnd);
+  const target = encoderStreams[stream] as DestinationStream;
+  encodeRecord(stream, bytes, new ScannedRecord(target, scan.emittedAt, dataJson, bytes.length));
+}
+
+function encodeParsed({ streamKey, record }: RecordInput, { bytes, lineNumber }: Line): void {
+  const stream = recordStream(streamKey, bytes, lineNumber);
+  // The record as the main thread's readers make it (spill-file-reader.ts).
+  encodeRecord(stream, bytes, {
+    stream: encoderStreams[stream] as DestinationStream,
+    data: record.data,
+    emittedAt: record.emitted_at,
+    meta: record.meta,
+    sizeBytes: bytes.length,
+  });
 }
 
 /** A plain record line's record: `data` is parsed from its text when read. */
@@ -225,13 +207,8 @@ class ScannedRecord implements DestinationRecord {
 }
 
 /** Encodes a record of stream position `stream` (`input` its line) into the stream's pending run. */
-function encodeRecord(
-  stream: number,
-  input: Buffer,
-  record: DestinationRecord,
-  encoders: readonly RecordEncoder[],
-): void {
-  const text = (encoders[stream] as RecordEncoder).encode(record);
+function encodeRecord(stream: number, input: Buffer, record: DestinationRecord): void {
+  const text = (encoders?.[stream] as RecordEncoder).encode(record);
   if (typeof text !== 'string') checkedLine(text, record.stream.label);
   // UTF-8 takes at most 3 bytes per UTF-16 code unit: count exactly only when it may not fit.
   if (slab.length - slabUsed < text.length * 3) {
@@ -267,7 +244,7 @@ function recordStream(key: string, bytes: Buffer, lineNumber: number): number {
   return stream;
 }
 
-function consumeRecord(key: string, bytes: Buffer, lineNumber: number): void {
+function consumeRecord(key: string, { bytes, lineNumber }: Line): void {
   const stream = recordStream(key, bytes, lineNumber);
   if (pending.add(stream, bytes, () => undefined)) postRuns(stream);
 }

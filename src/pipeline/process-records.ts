@@ -10,7 +10,7 @@ import type { ChannelProducer } from '../runtime/channel.js';
 import { END } from '../runtime/channel.js';
 import type { TaskContext } from '../runtime/task-context.js';
 import type { TaskRegistry } from '../runtime/task-registry.js';
-import type { DestinationRecord } from '../write/destination-writer.js';
+import type { Batch, DestinationRecord } from '../write/destination-writer.js';
 import type { GuardedAccumulator } from '../write/guarded-stream-loader.js';
 import type { PipelineContext } from './pipeline-context.js';
 import {
@@ -81,6 +81,28 @@ export class ProcessRecordsWorker {
     }
   }
 
+  /** Gives a batch's records to the connector: as lines when the input worker encoded them. */
+  private processBatchRecords(item: SpilledBatch, accumulator: GuardedAccumulator): Promise<Batch> {
+    const { knobs, recordEncoder } = this.ctx;
+    if (recordEncoder === undefined) {
+      const records =
+        item.runs !== undefined
+          ? readRuns(item.runs, item.stream)
+          : item.path === undefined
+            ? NO_RECORDS
+            : readSpillFile(item.path, item.stream, knobs.maxLineBytes);
+      return accumulator.processRecords(records, item.sizeBytes, item.endOfStream);
+    }
+    const count = item.range[1] - item.range[0];
+    const chunks =
+      item.runs !== undefined
+        ? runLines(item.runs)
+        : item.path === undefined
+          ? NO_LINES
+          : readSpillFileLines(item.path, count, knobs.maxLineBytes);
+    return accumulator.processEncodedRecords({ chunks, count }, item.sizeBytes, item.endOfStream);
+  }
+
   private async process(item: SpilledBatch, unit: TaskContext): Promise<void> {
     const { ctx } = this;
     const key = item.stream.key;
@@ -92,33 +114,10 @@ export class ProcessRecordsWorker {
         accumulator = loader.createBatchAccumulator();
         this.#accumulators.set(key, accumulator);
       }
-      const [start, end] = item.range;
-      const batch =
-        ctx.recordEncoder === undefined
-          ? await accumulator.processRecords(
-              item.runs !== undefined
-                ? readRuns(item.runs, item.stream)
-                : item.path === undefined
-                  ? NO_RECORDS
-                  : readSpillFile(item.path, item.stream, ctx.knobs.maxLineBytes),
-              item.sizeBytes,
-              item.endOfStream,
-            )
-          : await accumulator.processEncodedRecords(
-              {
-                chunks:
-                  item.runs !== undefined
-                    ? runLines(item.runs)
-                    : item.path === undefined
-                      ? NO_LINES
-                      : readSpillFileLines(item.path, end - start, ctx.knobs.maxLineBytes),
-                count: end - start,
-              },
-              item.sizeBytes,
-              item.endOfStream,
-            );
+      const batch = await this.processBatchRecords(item, accumulator);
       const plumbing = ctx.streams.get(key);
       if (plumbing !== undefined) plumbing.batches++;
+      const [start, end] = item.range;
       unit.updateProgress(end - start);
       unit.addStats({ records: end - start, bytes: item.sizeBytes });
       unit.setPayload({ state: batch.state });
