@@ -56,6 +56,5 @@ export {
   type EncodedRecords,
   type RecordEncoder,
   RecordEncoderError,
-  type RecordEncoderModule,
 } from './write/record-encoder.js';
 export { TOKENS } from './write/tokens.js';

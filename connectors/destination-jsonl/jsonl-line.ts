@@ -69,10 +69,10 @@ function genericLine(record: DestinationRecord, rawId: string, at: string | null
 
 /**
  * `_airbyte_data` as JSON text: the input's own text of it when the record has it (`dataJson`,
- * in the input worker), else `JSON.stringify`. Both are the same value; the input's text may
- * spell it differently (whitespace, escapes, a number's digits — kept in full, where
- * `JSON.parse` would round past a double's precision). A carriage return can only be whitespace
- * there, but some line readers end a line at one: such a text is serialized anew.
+ * when records are encoded as they arrive), else `JSON.stringify`. Both are the same value; the
+ * input's text may spell it differently (whitespace, escapes, a number's digits — kept in full,
+ * where `JSON.parse` would round past a double's precision). A carriage return can only be
+ * whitespace there, but some line readers end a line at one: such a text is serialized anew.
  */
 function dataText(record: DestinationRecord): string | undefined {
   const json = record.dataJson;

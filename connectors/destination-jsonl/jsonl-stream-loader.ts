@@ -45,13 +45,16 @@ import {
 } from './safe-names.js';
 
 /** Serialized lines waiting to be appended. */
+const APPENDED: readonly Buffer[] = Object.freeze([]);
+
 class StagedLines implements Batch {
   readonly state = 'STAGED' as const;
   /** Set once appended, so that a repeated processBatch never appends twice. */
   appended = false;
 
   constructor(
-    readonly bytes: Buffer | readonly Buffer[],
+    /** The lines; let go once appended (the batch may be kept a while after). */
+    public bytes: Buffer | readonly Buffer[],
     readonly records: number,
   ) {}
 
@@ -134,7 +137,7 @@ export class JsonlStreamLoader implements StreamLoader, BatchAccumulator {
     return lines.records === 0 ? COMPLETE_BATCH : new StagedLines(lines.bytes, lines.records);
   }
 
-  /** The lines the input worker made (record-encoder.ts), kept as they come: a STAGED batch. */
+  /** The lines the record encoder made as records arrived, kept as they come: a STAGED batch. */
   async processEncodedRecords(
     records: EncodedRecords,
     _sizeBytes: number,
@@ -165,6 +168,7 @@ export class JsonlStreamLoader implements StreamLoader, BatchAccumulator {
       this.persistedBytes += batch.length;
       this.recordsWritten += batch.records;
       batch.appended = true;
+      batch.bytes = APPENDED;
       return COMPLETE_BATCH;
     });
   }

@@ -8,12 +8,15 @@ import type { Logger } from 'pino';
 import type { DestinationStream } from '../../src/catalog/destination-stream.js';
 import type { JsonObject } from '../../src/protocol/messages.js';
 import type { DestinationWriter, StreamLoader } from '../../src/write/destination-writer.js';
+import type { RecordEncoder } from '../../src/write/record-encoder.js';
 import { TOKENS } from '../../src/write/tokens.js';
 import { ensureDirectory } from './durable-files.js';
 import { type JsonlConfig, toJsonlConfig } from './jsonl-config.js';
 import { fileSystemError } from './jsonl-errors.js';
+import { jsonlLine } from './jsonl-line.js';
 import { JsonlStreamLoader } from './jsonl-stream-loader.js';
-import { RECORD_ENCODER_URL } from './record-encoder.js';
+
+const JSONL_ENCODER: RecordEncoder = { encode: (record) => jsonlLine(record) };
 
 /** Creates `destination_path` when missing; fails with a typed error naming it. */
 export async function prepareDestination(destinationPath: string): Promise<void> {
@@ -27,8 +30,6 @@ export async function prepareDestination(destinationPath: string): Promise<void>
 @injectable()
 export class JsonlWriter implements DestinationWriter {
   readonly config: JsonlConfig;
-  /** Each record's line is made in the input worker thread (processEncodedRecords). */
-  readonly recordEncoder = RECORD_ENCODER_URL;
 
   constructor(
     @inject(TOKENS.Config) config: JsonObject,
@@ -40,6 +41,14 @@ export class JsonlWriter implements DestinationWriter {
   async setup(): Promise<void> {
     await prepareDestination(this.config.destinationPath);
     this.logger.info({ destinationPath: this.config.destinationPath }, 'jsonl destination ready');
+  }
+
+  /**
+   * Each record's line is made as it arrives, from its data's text (see record-encoder.ts), and
+   * reaches the loader as bytes (processEncodedRecords).
+   */
+  createRecordEncoder(_stream: DestinationStream): RecordEncoder {
+    return JSONL_ENCODER;
   }
 
   createStreamLoader(stream: DestinationStream): StreamLoader {

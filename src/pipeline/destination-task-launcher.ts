@@ -254,8 +254,12 @@ export class DestinationTaskLauncher implements LauncherHandlers {
       logger: deps.logger,
       handlers: this,
       load: { activeUnits: 0, pendingStateBytes: 0, pendingStates: 0, memoryBatchBytesWaiting: 0 },
-      // Records are encoded in the input worker only: without it, processRecords as ever.
-      recordEncoder: knobs.inputWorkers > 0 ? writer.recordEncoder : undefined,
+      // Records are encoded as they arrive with the input worker only (it finds their data);
+      // without it, processRecords as ever.
+      recordEncoders:
+        knobs.inputWorkers > 0 && writer.encodesRecords
+          ? (stream) => writer.createRecordEncoder(stream)
+          : undefined,
     };
     this.#input = new InputConsumer(this.#ctx, deps.input);
   }

@@ -32,10 +32,11 @@ import {
   InputWorkerFailedError,
   toInputError,
 } from './input-worker-protocol.js';
-import { type LineRun, lineBytes, linesWithin, runOf, splitRun } from './line-run.js';
+import { type LineRun, lineBytes, linesWithin, releaseRun, runOf, splitRun } from './line-run.js';
 import { concernedStreams, PendingLines } from './pending-lines.js';
 import type { PipelineContext, StreamPlumbing } from './pipeline-context.js';
 import type { StreamEvent } from './pipeline-items.js';
+import { RunEncoder } from './run-encoder.js';
 
 export interface InputStats {
   lines: number;
@@ -130,6 +131,8 @@ export class InputConsumer {
   readonly stats: InputStats = { lines: 0, records: 0, bytes: 0 };
   /** Records routed but not yet sent, per stream key; their memory stays reserved. */
   readonly #pending = new PendingLines<string, PendingStream>();
+  /** With record encoders: each stream's, by catalog position (made with the first run). */
+  #runEncoders: RunEncoder[] | undefined;
 
   constructor(
     private readonly ctx: PipelineContext,
@@ -210,14 +213,7 @@ export class InputConsumer {
         maxLineBytes: ctx.knobs.maxLineBytes,
         streamKeys: keys,
         ...(fd === undefined ? {} : { fd }),
-        ...(ctx.recordEncoder === undefined
-          ? {}
-          : {
-              encoder: {
-                module: ctx.recordEncoder,
-                streams: [...ctx.streams.values()].map((plumbing) => plumbing.stream),
-              },
-            }),
+        ...(ctx.recordEncoders === undefined ? {} : { describeRecords: true }),
         maxUnacknowledged: BYTES_IN_FLIGHT,
       },
       started,
@@ -318,7 +314,11 @@ export class InputConsumer {
         const limit = Math.max(1, Math.floor(ctx.memory.capacity * RUN_BUDGET_SHARE));
         let rest: LineRun | undefined = runOf(item.buffer, item.count);
         // Encoded lines are not the input's: the input's bytes count with the first part.
-        let inputBytes = item.inputBytes;
+        let inputBytes: number | undefined;
+        if (item.scans !== undefined) {
+          inputBytes = lineBytes(rest);
+          rest = this.encodeRun(item.stream, rest, new Float64Array(item.scans));
+        }
         while (rest !== undefined) {
           let part = rest;
           rest = undefined;
@@ -392,6 +392,24 @@ export class InputConsumer {
       ctx.memory.releaseBytes(size);
       throw error;
     }
+  }
+
+  /** A run of the stream at position `stream`, encoded (run-encoder.ts); the input run is released. */
+  private encodeRun(stream: number, run: LineRun, scans: Float64Array): LineRun {
+    let encoders = this.#runEncoders;
+    if (encoders === undefined) {
+      const create = this.ctx.recordEncoders;
+      if (create === undefined) throw new InputWorkerFailedError('a run came with record scans');
+      encoders = [...this.ctx.streams.values()].map(
+        ({ stream }) => new RunEncoder(stream, create(stream)),
+      );
+      this.#runEncoders = encoders;
+    }
+    const encoder = encoders[stream];
+    if (encoder === undefined) throw new InputWorkerFailedError('a run of an unknown stream');
+    const encoded = encoder.encode(run, scans);
+    releaseRun(run);
+    return encoded;
   }
 
   /** Sends what was collected, then waits for `size` bytes of memory. */

@@ -6,7 +6,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { DestinationStream } from '../catalog/destination-stream.js';
 import { SystemError } from '../errors/destkit-error.js';
 import {
   LineTooLongError,
@@ -31,11 +30,10 @@ export interface InputWorkerInit {
   readonly fd?: number;
   readonly maxUnacknowledged: number;
   /**
-   * When set, the worker encodes every record with the connector's record encoder
-   * (record-encoder.ts): `module` is its URL, `streams` the catalog streams by position. Runs
-   * then hold encoded lines instead of input lines.
+   * When set, each run comes with where each record's `data` lies in its line (`scans`), for
+   * the main thread to encode records without parsing them (record-encoder.ts).
    */
-  readonly encoder?: { readonly module: string; readonly streams: readonly DestinationStream[] };
+  readonly describeRecords?: boolean;
 }
 
 /** Main thread → worker, first: what to read. Every later message is an InputWorkerRequest. */
@@ -59,8 +57,8 @@ export type PacketItem =
       readonly stream: number;
       readonly buffer: ArrayBuffer;
       readonly count: number;
-      /** Input bytes of the run's records, when its lines are encoded (not the input's). */
-      readonly inputBytes?: number;
+      /** With `describeRecords`: a RecordScans buffer (run-encoder.ts), transferred. */
+      readonly scans?: ArrayBuffer;
     }
   /** Any other message (state, status, …): its line, for the main thread to parse. */
   | { readonly kind: 'line'; readonly lineNumber: number; readonly bytes: Uint8Array };

@@ -19,15 +19,14 @@
  * Reading its own descriptor, the worker keeps reading while the main thread is busy (a
  * connector parsing a batch), up to `maxUnacknowledged` bytes of posted, unrouted lines.
  *
- * With a record encoder (`init.encoder`, see record-encoder.ts) each record is encoded here by
- * its stream's encoder, and the runs hold the encoded lines: the main thread does not parse the
- * record at all, it only moves bytes.
+ * With `describeRecords` (a connector that encodes records, see record-encoder.ts), each run
+ * also says where each record's `data` and `emitted_at` are (RecordScans, run-encoder.ts), as the
+ * validating scan found them, so that the main thread encodes records without parsing them.
  */
 import { createReadStream, fstatSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
-import type { DestinationStream } from '../catalog/destination-stream.js';
 import { LineTooLongError, MalformedMessageError } from '../errors/input-errors.js';
 import {
   classifyMessage,
@@ -36,19 +35,13 @@ import {
   type RecordInput,
 } from '../protocol/input-message.js';
 import { type Line, LineSplitter } from '../protocol/line-splitter.js';
-import { describeStream, type JsonObject } from '../protocol/messages.js';
+import { describeStream } from '../protocol/messages.js';
 import { parseLines } from '../protocol/parse-lines.js';
 import {
   recordLineKey,
   type ScannedRecordLine,
   scanRecordLine,
 } from '../protocol/record-line-scanner.js';
-import type { DestinationRecord } from '../write/destination-writer.js';
-import {
-  checkedLine,
-  type RecordEncoder,
-  type RecordEncoderModule,
-} from '../write/record-encoder.js';
 import type {
   InputPacket,
   InputWorkerError,
@@ -77,22 +70,8 @@ const pending = new PendingLines<number, undefined>();
 /** Streams whose terminal status (COMPLETE or INCOMPLETE) was read. */
 const ended = new Set<number>();
 
-/** Each stream's record encoder, by position, when records are encoded here. */
-let encoders: readonly RecordEncoder[] | undefined;
-/** The catalog streams by position, when records are encoded here. */
-let encoderStreams: readonly DestinationStream[] = [];
-/** Set when the encoder module could not be loaded: the first answer reports it. */
-let encoderFailure: InputWorkerError | undefined;
-/** Input bytes of each stream's pending (encoded) records, by position. */
-const pendingInputBytes: number[] = [];
-/**
- * Encoded lines are written here, back to back, and pending lines are views of it (a new slab
- * when full; the views keep the old one), so that a line costs no allocation of its own.
- */
-let slab = Buffer.allocUnsafeSlow(0);
-let slabUsed = 0;
-const SLAB_BYTES = 256 * 1024;
-const NEWLINE = 0x0a;
+/** With `describeRecords`: each stream's RecordScans entries for its pending records. */
+const pendingScans: number[][] = [];
 
 let items: PacketItem[] = [];
 let transfer: ArrayBuffer[] = [];
@@ -105,12 +84,13 @@ function postRuns(only?: number): void {
     const taken = pending.take(stream);
     if (taken === undefined) continue;
     const count = taken.run.ends.length;
-    if (encoders === undefined) {
+    if (!init.describeRecords) {
       items.push({ kind: 'run', stream, buffer: taken.buffer, count });
     } else {
-      const inputBytes = pendingInputBytes[stream] ?? 0;
-      pendingInputBytes[stream] = 0;
-      items.push({ kind: 'run', stream, buffer: taken.buffer, count, inputBytes });
+      const scans = Float64Array.from(pendingScans[stream] ?? []).buffer;
+      pendingScans[stream] = [];
+      items.push({ kind: 'run', stream, buffer: taken.buffer, count, scans });
+      transfer.push(scans);
     }
     transfer.push(taken.buffer);
     itemBytes += taken.bytes;
@@ -156,77 +136,33 @@ function validateLines<S>(
   }
 }
 
-/** Validates and routes the lines of a chunk: records as they are, or encoded. */
+/** Validates and routes the lines of a chunk; records with where their parts are, if asked. */
 function consumeLines(lines: readonly Line[]): void {
-  if (encoders === undefined) {
+  if (!init.describeRecords) {
     validateLines(lines, recordLineKey, consumeRecord, (message, line) =>
       consumeRecord(message.streamKey, line),
     );
     return;
   }
-  // A plain record line is not parsed here either: its encoder gets the text of its data
-  // (`dataJson`), and its `data` only when it reads it.
-  validateLines(lines, scanRecordLine, encodeScanned, encodeParsed);
+  validateLines(
+    lines,
+    scanRecordLine,
+    (scan, line) => describeRecord(scan.key, line, scan),
+    (message, line) => describeRecord(message.streamKey, line, undefined),
+  );
 }
 
-function encodeScanned(scan: ScannedRecordLine, { bytes, lineNumber }: Line): void {
-  const stream = recordStream(scan.key, bytes, lineNumber);
-  const dataJson = bytes.toString('utf8', scan.dataStart, scan.dataEnd);
-  const target = encoderStreams[stream] as DestinationStream;
-  encodeRecord(stream, bytes, new ScannedRecord(target, scan.emittedAt, dataJson, bytes.length));
-}
-
-function encodeParsed({ streamKey, record }: RecordInput, { bytes, lineNumber }: Line): void {
-  const stream = recordStream(streamKey, bytes, lineNumber);
-  // The record as the main thread's readers make it (spill-file-reader.ts).
-  encodeRecord(stream, bytes, {
-    stream: encoderStreams[stream] as DestinationStream,
-    data: record.data,
-    emittedAt: record.emitted_at,
-    meta: record.meta,
-    sizeBytes: bytes.length,
-  });
-}
-
-/** A plain record line's record: `data` is parsed from its text when read. */
-class ScannedRecord implements DestinationRecord {
-  #data: JsonObject | undefined;
-  readonly meta = undefined;
-
-  constructor(
-    readonly stream: DestinationStream,
-    readonly emittedAt: number,
-    readonly dataJson: string,
-    readonly sizeBytes: number,
-  ) {}
-
-  get data(): JsonObject {
-    this.#data ??= JSON.parse(this.dataJson) as JsonObject;
-    return this.#data;
+/** A record with its RecordScans entry; `scan` undefined: the main thread must parse it. */
+function describeRecord(key: string, line: Line, scan: ScannedRecordLine | undefined): void {
+  const stream = recordStream(key, line.bytes, line.lineNumber);
+  let scans = pendingScans[stream];
+  if (scans === undefined) {
+    scans = [];
+    pendingScans[stream] = scans;
   }
-}
-
-/** Encodes a record of stream position `stream` (`input` its line) into the stream's pending run. */
-function encodeRecord(stream: number, input: Buffer, record: DestinationRecord): void {
-  const text = (encoders?.[stream] as RecordEncoder).encode(record);
-  if (typeof text !== 'string') checkedLine(text, record.stream.label);
-  // UTF-8 takes at most 3 bytes per UTF-16 code unit: count exactly only when it may not fit.
-  if (slab.length - slabUsed < text.length * 3) {
-    const size = Buffer.byteLength(text, 'utf8');
-    if (slab.length - slabUsed < size) {
-      slab = Buffer.allocUnsafeSlow(Math.max(size, SLAB_BYTES));
-      slabUsed = 0;
-    }
-  }
-  const start = slabUsed;
-  const end = start + slab.write(text, start, 'utf8');
-  // One newline, at the end: what a run's line needs (found with memchr, not on the string).
-  if (end === start || slab.indexOf(NEWLINE, start) !== end - 1)
-    checkedLine(text, record.stream.label);
-  slabUsed = end;
-  pendingInputBytes[stream] = (pendingInputBytes[stream] ?? 0) + input.length;
-  // A run holds lines without their newline, as input lines come.
-  if (pending.add(stream, slab.subarray(start, end - 1), () => undefined)) postRuns(stream);
+  if (scan === undefined) scans.push(-1, -1, 0);
+  else scans.push(scan.dataStart, scan.dataEnd, scan.emittedAt);
+  if (pending.add(stream, line.bytes, () => undefined)) postRuns(stream);
 }
 
 /** The position of a record's stream; stops at a stream not in the catalog or ended. */
@@ -286,10 +222,6 @@ function describeError(error: unknown): InputWorkerError {
 
 /** Consumes a chunk (or, without one, the end of input); false once stopped. */
 function consumeChunk(chunk: Buffer | undefined): InputWorkerError | undefined {
-  if (encoderFailure !== undefined) {
-    stopped = true;
-    return encoderFailure;
-  }
   try {
     if (chunk !== undefined) {
       splitter.push(chunk);
@@ -384,47 +316,10 @@ function readDescriptor(fd: number): void {
   });
 }
 
-function begin(): void {
-  if (init.fd === undefined) serveChunks();
-  else readDescriptor(init.fd);
-}
-
-/** Imports the encoder module and makes each stream's encoder. */
-async function loadEncoders(encoder: NonNullable<InputWorkerInit['encoder']>): Promise<void> {
-  try {
-    const module = (await import(encoder.module)) as Partial<RecordEncoderModule>;
-    if (typeof module.createRecordEncoder !== 'function')
-      throw new Error('the module exports no createRecordEncoder function');
-    const create = module.createRecordEncoder;
-    encoders = encoder.streams.map((stream) => create(stream));
-    encoderStreams = encoder.streams;
-  } catch (error) {
-    encoderFailure = {
-      kind: 'other',
-      message: `cannot load the record encoder ${encoder.module}: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
-    };
-  }
-}
-
 port.once('message', (first: InputWorkerStart) => {
   init = first.init;
   streams = new Map(init.streamKeys.map((key, i) => [key, i]));
   splitter = new LineSplitter({ maxLineBytes: init.maxLineBytes });
-  if (init.encoder === undefined) {
-    begin();
-    return;
-  }
-  // Requests that come while the encoder module loads are answered after it, in order.
-  const early: InputWorkerRequest[] = [];
-  const hold = (request: InputWorkerRequest): void => {
-    early.push(request);
-  };
-  port.on('message', hold);
-  void loadEncoders(init.encoder).then(() => {
-    port.off('message', hold);
-    begin();
-    for (const request of early) port.emit('message', request);
-  });
+  if (init.fd === undefined) serveChunks();
+  else readDescriptor(init.fd);
 });

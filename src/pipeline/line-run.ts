@@ -66,6 +66,20 @@ export function buildRun(
   return { run: { bytes: out, ends, owner: { buffer, parts: 1 } }, buffer };
 }
 
+/**
+ * A new run of `lines` (each followed by `\n`, as in a run), `ends[i]` the offset of line `i`'s
+ * newline: both copied into one buffer of the run's own, laid out as `buildRun` lays it out.
+ */
+export function runOfLines(lines: Buffer, ends: Int32Array): LineRun {
+  const count = ends.length;
+  const buffer = allocateUnzeroed(4 * count + 1 + lines.length);
+  new Int32Array(buffer, 0, count).set(ends);
+  new Uint8Array(buffer, 4 * count, 1)[0] = OPEN_BRACKET;
+  const bytes = Buffer.from(buffer, 4 * count + 1, lines.length);
+  bytes.set(lines);
+  return { bytes, ends: new Int32Array(buffer, 0, count), owner: { buffer, parts: 1 } };
+}
+
 /** The run whose backing buffer was built by `buildRun` (after a transfer). */
 export function runOf(buffer: ArrayBuffer, count: number): LineRun {
   return {

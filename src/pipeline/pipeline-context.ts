@@ -10,6 +10,7 @@ import type { StateInput } from '../protocol/input-message.js';
 import type { Channel, ChannelProducer } from '../runtime/channel.js';
 import type { MemoryBudget } from '../runtime/memory-budget.js';
 import type { Batch } from '../write/destination-writer.js';
+import type { RecordEncoder } from '../write/record-encoder.js';
 import type { BatchEnvelope, SpilledBatch, StreamEvent } from './pipeline-items.js';
 import type { IndexRange } from './range-set.js';
 import type { SpillDirectory } from './spill-directory.js';
@@ -69,11 +70,11 @@ export interface PipelineContext {
   /** Live counts the input consumer reads to tell a slow load from one that cannot go on. */
   readonly load: LoadGauge;
   /**
-   * The URL of the writer's record encoder module when the input worker encodes records
-   * (record-encoder.ts): runs and spill files then hold encoded lines, and ProcessRecords calls
-   * `processEncodedRecords`.
+   * Makes a stream's record encoder when records are encoded as they arrive (record-encoder.ts):
+   * runs and spill files then hold encoded lines, and ProcessRecords calls
+   * `processEncodedRecords`. Set when the writer has encoders and the input worker runs.
    */
-  readonly recordEncoder: string | undefined;
+  readonly recordEncoders: ((stream: DestinationStream) => RecordEncoder) | undefined;
 }
 
 export interface LoadGauge {

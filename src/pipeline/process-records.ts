@@ -83,8 +83,8 @@ export class ProcessRecordsWorker {
 
   /** Gives a batch's records to the connector: as lines when the input worker encoded them. */
   private processBatchRecords(item: SpilledBatch, accumulator: GuardedAccumulator): Promise<Batch> {
-    const { knobs, recordEncoder } = this.ctx;
-    if (recordEncoder === undefined) {
+    const { knobs, recordEncoders } = this.ctx;
+    if (recordEncoders === undefined) {
       const records =
         item.runs !== undefined
           ? readRuns(item.runs, item.stream)

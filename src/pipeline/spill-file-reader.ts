@@ -116,7 +116,7 @@ function* parseGroup(
   }
 }
 
-function toDestinationRecord(
+export function toDestinationRecord(
   record: AirbyteRecord,
   stream: DestinationStream,
   sizeBytes: number,

@@ -16,7 +16,7 @@
  */
 import type { DestinationStream } from '../catalog/destination-stream.js';
 import type { JsonObject, RecordMeta } from '../protocol/messages.js';
-import type { EncodedRecords } from './record-encoder.js';
+import type { EncodedRecords, RecordEncoder } from './record-encoder.js';
 
 export type BatchState = 'PROCESSED' | 'STAGED' | 'PERSISTED' | 'COMPLETE';
 
@@ -59,10 +59,10 @@ export interface BatchAccumulator {
     endOfStream: boolean,
   ): Promise<Batch>;
   /**
-   * Processes records of one stream that the writer's `recordEncoder` already encoded (see
+   * Processes records of one stream that the writer's record encoder already encoded (see
    * record-encoder.ts), in input order; otherwise as `processRecords`. Required when the writer
-   * names a `recordEncoder`: destkit then calls it instead of `processRecords` whenever the input
-   * worker runs (knob `input_workers` ≥ 1).
+   * has `createRecordEncoder`: destkit then calls it instead of `processRecords` whenever the
+   * input worker runs (knob `input_workers` 1).
    */
   processEncodedRecords?(
     records: EncodedRecords,
@@ -87,10 +87,10 @@ export interface StreamLoader {
 
 export interface DestinationWriter {
   /**
-   * The URL of a module exporting `createRecordEncoder` (record-encoder.ts): records are then
-   * encoded in the input worker thread and reach `processEncodedRecords` as lines.
+   * Optional: the stream's record encoder (record-encoder.ts). With the input worker, records
+   * are then encoded as they arrive and reach `processEncodedRecords` as lines.
    */
-  readonly recordEncoder?: URL | string;
+  createRecordEncoder?(stream: DestinationStream): RecordEncoder;
   setup(): Promise<void>;
   createStreamLoader(stream: DestinationStream): StreamLoader | Promise<StreamLoader>;
   /** Called once at the end; `failure` is set when the sync failed. */

@@ -13,7 +13,7 @@ import type {
   DestinationWriter,
   StreamLoader,
 } from './destination-writer.js';
-import type { EncodedRecords } from './record-encoder.js';
+import type { EncodedRecords, RecordEncoder } from './record-encoder.js';
 
 /** A non-destkit error raised by connector code. */
 export class ConnectorCallError extends SystemError {
@@ -155,7 +155,7 @@ export class GuardedAccumulator {
       const { accumulator } = this;
       if (accumulator.processEncodedRecords === undefined) {
         throw new ConnectorCallError(
-          'the writer names a recordEncoder, but the batch accumulator has no processEncodedRecords',
+          'the writer has a record encoder, but the batch accumulator has no processEncodedRecords',
           { stream: this.stream.descriptor },
         );
       }
@@ -200,9 +200,27 @@ export class GuardedWriter {
     return this.setupDone;
   }
 
-  /** The URL of the writer's record encoder module, if it names one. */
-  get recordEncoder(): string | undefined {
-    const { recordEncoder } = this.writer;
-    return recordEncoder === undefined ? undefined : String(recordEncoder);
+  /** Whether the writer encodes records itself (`createRecordEncoder`). */
+  get encodesRecords(): boolean {
+    return typeof this.writer.createRecordEncoder === 'function';
+  }
+
+  /**
+   * The stream's record encoder. Called as the input starts, for every stream; a failure is the
+   * connector's, named with the stream.
+   */
+  createRecordEncoder(stream: DestinationStream): RecordEncoder {
+    try {
+      const encoder = this.writer.createRecordEncoder?.(stream);
+      if (typeof encoder?.encode !== 'function') throw new Error('it returned no encoder');
+      return encoder;
+    } catch (error) {
+      if (error instanceof DestkitError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new ConnectorCallError(
+        `connector call createRecordEncoder for stream ${stream.label} failed: ${message}`,
+        { cause: error, stream: stream.descriptor },
+      );
+    }
   }
 }

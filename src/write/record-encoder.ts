@@ -1,21 +1,21 @@
 /**
- * Record encoders: a connector's own per-record serialization, run by destkit in the input
- * worker thread (knob `input_workers` ≥ 1) instead of on the main thread.
+ * Record encoders: a connector's own per-record serialization, done as records arrive instead
+ * of after a parse in `processRecords`.
  *
- * Without an encoder, the input worker only validates the input, and the main thread parses each
- * record and runs the connector's `processRecords`, which turns records into the destination's
- * format (JSON lines, COPY text, …). For a connector whose format is a line per record, both the
- * parse and that encoding can move to the worker, which then parses each record once and
- * encodes it; the main thread hands the encoded lines to `processEncodedRecords` as bytes.
+ * Without an encoder, the input worker thread (knob `input_workers` 1) validates each record
+ * line and the main thread parses it again to give it to `processRecords`, which turns records
+ * into the destination's format (JSON lines, COPY text, …). For a connector whose format is a
+ * line per record, the worker also notes where each record's `data` lies in its line while it
+ * validates it, and the main thread encodes the record as it arrives, from that text, without
+ * parsing it (`DestinationRecord.dataJson`; `data` is parsed only when an encoder reads it). The
+ * encoded lines then travel through batching and spill files, and reach
+ * `processEncodedRecords` as bytes.
  *
- * The encoder lives in a module of its own, named by URL (`DestinationWriter.recordEncoder`),
- * since a worker thread cannot share functions with the main thread: the worker imports it and
- * calls its `createRecordEncoder` once per stream. An encoder must depend on its stream alone
- * (not on the destination's state at run time) and be pure apart from random ids: records are
- * encoded before the stream's loader has started. Its lines must be what `processRecords` would
- * have made of the same records, since with `input_workers` 0 destkit calls `processRecords`.
+ * An encoder must depend on its stream alone (not on the destination's state at run time) and be
+ * pure apart from random ids: records are encoded before the stream's loader has started. Its
+ * lines must hold what `processRecords` would have made of the same records, since without the
+ * input worker (`input_workers` 0) destkit calls `processRecords`.
  */
-import type { DestinationStream } from '../catalog/destination-stream.js';
 import { SystemError } from '../errors/destkit-error.js';
 import type { DestinationRecord } from './destination-writer.js';
 
@@ -26,11 +26,6 @@ export interface RecordEncoder {
    * sync; the message must not quote record data.
    */
   encode(record: DestinationRecord): string;
-}
-
-/** What the module named by `DestinationWriter.recordEncoder` exports. */
-export interface RecordEncoderModule {
-  createRecordEncoder(stream: DestinationStream): RecordEncoder;
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * Record encoders (src/write/record-encoder.ts) in a whole sync: the input worker thread (the
- * built one, under dist/) imports the writer's encoder module and encodes every record; the
- * connector gets the lines through `processEncodedRecords`. The input comes in chunks here
- * (the worker's chunk mode); the JSONL end-to-end tests cover a worker reading stdin itself.
+ * built one, under dist/) notes where each record's data lies, the main thread encodes records
+ * as they arrive, and the connector gets the lines through `processEncodedRecords`. The input
+ * comes in chunks here (the worker's chunk mode); the JSONL end-to-end tests cover a worker
+ * reading stdin itself.
  */
 import { ContainerModule } from 'inversify';
 import { describe, expect, it } from 'vitest';
@@ -14,11 +15,25 @@ import {
   type DestinationWriter,
   type StreamLoader,
 } from '../../src/write/destination-writer.js';
-import type { EncodedRecords } from '../../src/write/record-encoder.js';
+import type { EncodedRecords, RecordEncoder } from '../../src/write/record-encoder.js';
 import { TOKENS } from '../../src/write/tokens.js';
 import { catalog, record, status, streamState } from '../helpers/messages.js';
 
-const fixture = (name: string) => new URL(`../fixtures/encoders/${name}`, import.meta.url);
+/** Each line: stream name, emitted_at, whether the data text was at hand, size, the data. */
+const tagging = (stream: StreamLoader['stream']): RecordEncoder => ({
+  encode: (record) =>
+    `${stream.name}\t${record.emittedAt}\t${record.dataJson !== undefined}\t${record.sizeBytes}\t${JSON.stringify(record.data)}\n`,
+});
+/** A broken encoder: its line has a newline inside. */
+const twoLines = (): RecordEncoder => ({
+  encode: (record) => `secret ${JSON.stringify(record.data)}\nmore\n`,
+});
+/** An encoder that throws. */
+const throwing = (): RecordEncoder => ({
+  encode: () => {
+    throw new Error('cannot encode this one');
+  },
+});
 
 interface Seen {
   lines: string[];
@@ -27,8 +42,12 @@ interface Seen {
   counts: [number, number][];
 }
 
-/** A writer that names `encoder` and keeps every line it is given. */
-function encodingWriter(encoder: URL, seen: Seen, withEncodedPath = true) {
+/** A writer whose records `encoder` encodes; it keeps every line it is given. */
+function encodingWriter(
+  encoder: (stream: StreamLoader['stream']) => RecordEncoder,
+  seen: Seen,
+  withEncodedPath = true,
+) {
   const loader = (stream: StreamLoader['stream']): StreamLoader => ({
     stream,
     async start() {},
@@ -57,7 +76,7 @@ function encodingWriter(encoder: URL, seen: Seen, withEncodedPath = true) {
     async close() {},
   });
   const writer: DestinationWriter = {
-    recordEncoder: encoder,
+    createRecordEncoder: encoder,
     async setup() {},
     createStreamLoader: loader,
     async teardown() {},
@@ -89,7 +108,7 @@ describe('record encoders', () => {
     for (const chunkSizes of [[1e9], [7], [50, 3]]) {
       const seen = freshSeen();
       const { outcome, echoedStates } = await runPipeline({
-        writerModule: encodingWriter(fixture('tagging-encoder.mjs'), seen),
+        writerModule: encodingWriter(tagging, seen),
         catalog: CATALOG,
         input: INPUT,
         chunkSizes,
@@ -115,7 +134,7 @@ describe('record encoders', () => {
     const [encoded, inThread] = await Promise.all(
       [1, 0].map((inputWorkers) =>
         runPipeline({
-          writerModule: encodingWriter(fixture('tagging-encoder.mjs'), freshSeen()),
+          writerModule: encodingWriter(tagging, freshSeen()),
           catalog: CATALOG,
           input: INPUT,
           knobs: { inputWorkers },
@@ -131,7 +150,7 @@ describe('record encoders', () => {
   it('are not used without the input worker: processRecords as ever', async () => {
     const seen = freshSeen();
     const { outcome } = await runPipeline({
-      writerModule: encodingWriter(fixture('tagging-encoder.mjs'), seen),
+      writerModule: encodingWriter(tagging, seen),
       catalog: CATALOG,
       input: INPUT,
       knobs: { inputWorkers: 0 },
@@ -144,7 +163,7 @@ describe('record encoders', () => {
   it('fail the sync, naming the stream and not the record, when a line has a newline inside', async () => {
     const seen = freshSeen();
     const { outcome } = await runPipeline({
-      writerModule: encodingWriter(fixture('newline-encoder.mjs'), seen),
+      writerModule: encodingWriter(twoLines, seen),
       catalog: CATALOG,
       input: INPUT,
     });
@@ -156,14 +175,16 @@ describe('record encoders', () => {
     expect(seen.lines).toEqual([]);
   });
 
-  it('fail the sync with a clear error when the module cannot be loaded or is no encoder', async () => {
-    for (const [url, problem] of [
-      [fixture('missing-encoder.mjs'), /cannot load the record encoder .*missing-encoder\.mjs/],
-      [fixture('no-factory.mjs'), /exports no createRecordEncoder function/],
+  it('fail the sync naming the stream when the encoder or its making throws', async () => {
+    const failing = (): RecordEncoder => {
+      throw new Error('no encoder today');
+    };
+    for (const [encoder, problem] of [
+      [throwing, /record encoder of stream users failed: cannot encode this one/],
+      [failing, /createRecordEncoder for stream users failed: no encoder today/],
     ] as const) {
-      const seen = freshSeen();
       const { outcome } = await runPipeline({
-        writerModule: encodingWriter(url, seen),
+        writerModule: encodingWriter(encoder, freshSeen()),
         catalog: CATALOG,
         input: INPUT,
       });
@@ -175,13 +196,13 @@ describe('record encoders', () => {
   it('fail the sync when the accumulator has no processEncodedRecords', async () => {
     const seen = freshSeen();
     const { outcome } = await runPipeline({
-      writerModule: encodingWriter(fixture('tagging-encoder.mjs'), seen, false),
+      writerModule: encodingWriter(tagging, seen, false),
       catalog: CATALOG,
       input: INPUT,
     });
     expect(outcome.status).toBe('failed');
     expect(String((outcome.error as Error).message)).toMatch(
-      /names a recordEncoder, but the batch accumulator has no processEncodedRecords/,
+      /has a record encoder, but the batch accumulator has no processEncodedRecords/,
     );
     expect(seen.processRecordsCalls).toBe(0);
   });

@@ -1,7 +1,7 @@
 /**
- * The JSONL connector's record encoder (connectors/destination-jsonl/record-encoder.ts): with the
- * input worker (the default) each record's line is made there, without it (`input_workers` 0)
- * by `processRecords` on the main thread. Both must write the same records: the same values,
+ * The JSONL connector's record encoder (`createRecordEncoder` of jsonl-writer.ts): with the input
+ * worker (the default) each record's line is made as it arrives, from its data's text; without
+ * it (`input_workers` 0) by `processRecords` after a parse. Both must write the same records: the same values,
  * the same meta and extracted_at, the same states echoed. Spawned processes of the built CLI
  * against real temp directories; run `npm run build` first.
  */
