@@ -23,6 +23,10 @@ import { toDestinationRecord } from './spill-file-reader.js';
 export const SCAN_ENTRIES = 3;
 
 const NEWLINE = 0x0a;
+/** The encoded lines of a run are written to a scratch buffer this large (grown when needed)… */
+const SCRATCH_BYTES = 256 * 1024;
+/** …and one grown past this is dropped after its run. */
+const KEEP_SCRATCH_BYTES = 4 * 1024 * 1024;
 
 /** A scanned record: `data` is parsed from its text only when read. */
 class ScannedRecord implements DestinationRecord {
@@ -44,7 +48,7 @@ class ScannedRecord implements DestinationRecord {
 
 export class RunEncoder {
   /** The encoded lines of the run at hand, reused from run to run (grown when needed). */
-  #lines = Buffer.allocUnsafeSlow(256 * 1024);
+  #lines = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
   #ends = new Int32Array(1024);
 
   constructor(
@@ -93,7 +97,11 @@ export class RunEncoder {
       used += written;
       outEnds[i] = used - 1;
     }
-    return runOfLines(this.#lines.subarray(0, used), outEnds.subarray(0, count));
+    const encoded = runOfLines(this.#lines.subarray(0, used), outEnds.subarray(0, count));
+    // A large record grew the scratch: it is not kept for the rest of the sync.
+    if (this.#lines.length > KEEP_SCRATCH_BYTES)
+      this.#lines = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+    return encoded;
   }
 
   private parsed(bytes: Buffer, start: number, end: number): DestinationRecord {

@@ -1,0 +1,112 @@
+/** RunEncoder: a run of validated record lines with its RecordScans, encoded into a new run. */
+import { describe, expect, it } from 'vitest';
+import { makeDestinationStream } from '../../src/catalog/destination-stream.js';
+import { buildRun, type LineRun } from '../../src/pipeline/line-run.js';
+import { RunEncoder, SCAN_ENTRIES } from '../../src/pipeline/run-encoder.js';
+import { scanRecordLine } from '../../src/protocol/record-line-scanner.js';
+import type { RecordEncoder } from '../../src/write/record-encoder.js';
+
+const stream = makeDestinationStream({
+  name: 'users',
+  schema: { type: 'object', properties: {} },
+  importType: { kind: 'append' },
+  generationId: 1,
+  minimumGenerationId: 0,
+  syncId: 1,
+});
+
+/** A run of `lines` and its scans, as the input worker posts them (scan or parse per line). */
+function postedRun(lines: readonly string[]): { run: LineRun; scans: Float64Array } {
+  const buffers = lines.map((line) => Buffer.from(line));
+  const { run } = buildRun(
+    buffers,
+    buffers.reduce((sum, b) => sum + b.length, 0),
+  );
+  const scans = new Float64Array(SCAN_ENTRIES * lines.length);
+  buffers.forEach((line, i) => {
+    const scan = scanRecordLine(line);
+    scans.set(
+      scan === undefined ? [-1, -1, 0] : [scan.dataStart, scan.dataEnd, scan.emittedAt],
+      SCAN_ENTRIES * i,
+    );
+  });
+  return { run, scans };
+}
+
+function linesOf(run: LineRun): string[] {
+  return run.bytes.toString('utf8').slice(0, -1).split('\n');
+}
+
+const describing: RecordEncoder = {
+  encode: (record) =>
+    `${record.emittedAt}|${record.dataJson ?? '-'}|${JSON.stringify(record.data)}|${JSON.stringify(record.meta ?? null)}|${record.sizeBytes}\n`,
+};
+
+describe('RunEncoder', () => {
+  it('encodes scanned lines from their data text and other lines after a parse, in order', () => {
+    const lines = [
+      '{"type":"RECORD","record":{"stream":"users","emitted_at":5,"data":{ "a": 1E2 }}}',
+      '{"type":"RECORD","record":{"stream":"users","emitted_at":6,"data":{"b":"é"},"meta":{"changes":[]}}}',
+      '{"type":"RECORD","record":{"str\\u0065am":"users","emitted_at":7,"data":{"c":[1]}}}',
+    ];
+    const { run, scans } = postedRun(lines);
+    const encoded = new RunEncoder(stream, describing).encode(run, scans);
+    const sizes = lines.map((l) => Buffer.byteLength(l));
+    expect(linesOf(encoded)).toEqual([
+      `5|{ "a": 1E2 }|{"a":100}|null|${sizes[0]}`,
+      `6|-|{"b":"é"}|{"changes":[]}|${sizes[1]}`,
+      `7|-|{"c":[1]}|null|${sizes[2]}`,
+    ]);
+    expect([...encoded.ends]).toEqual(
+      linesOf(encoded).map((_, i, all) =>
+        all.slice(0, i + 1).reduce((sum, l) => sum + Buffer.byteLength(l) + 1, -1),
+      ),
+    );
+  });
+
+  it('encodes a record larger than its scratch, and the runs after it', () => {
+    const encoder = new RunEncoder(stream, describing);
+    const big = `{"type":"RECORD","record":{"stream":"users","emitted_at":1,"data":{"x":"${'y'.repeat(6 * 1024 * 1024)}"}}}`;
+    const small = '{"type":"RECORD","record":{"stream":"users","emitted_at":2,"data":{"z":0}}}';
+    const posted = postedRun([small, big]);
+    const first = encoder.encode(posted.run, posted.scans);
+    expect(linesOf(first)).toHaveLength(2);
+    expect(linesOf(first)[1]?.length).toBeGreaterThan(12 * 1024 * 1024);
+    const next = postedRun([small, small]);
+    expect(linesOf(encoder.encode(next.run, next.scans))).toEqual([
+      `2|{"z":0}|{"z":0}|null|${small.length}`,
+      `2|{"z":0}|{"z":0}|null|${small.length}`,
+    ]);
+    // The first run stays as it was: runs do not share the scratch.
+    expect(linesOf(first)[0]).toBe(`2|{"z":0}|{"z":0}|null|${small.length}`);
+  });
+
+  it('fails naming the stream when the encoder throws or returns no single line', () => {
+    const { run, scans } = postedRun([
+      '{"type":"RECORD","record":{"stream":"users","emitted_at":1,"data":{"secret":"s3cr3t"}}}',
+    ]);
+    const cases: [RecordEncoder, RegExp][] = [
+      [{ encode: () => 'no newline' }, /stream users returned a line without its closing newline/],
+      [{ encode: () => 'two\nlines\n' }, /stream users returned a line with a newline inside/],
+      [{ encode: () => 42 as unknown as string }, /stream users returned a number, not a string/],
+      [
+        {
+          encode: () => {
+            throw new Error('broken');
+          },
+        },
+        /record encoder of stream users failed: broken/,
+      ],
+    ];
+    for (const [encoder, problem] of cases) {
+      let message = '';
+      try {
+        new RunEncoder(stream, encoder).encode(run, scans);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(problem);
+      expect(message).not.toContain('s3cr3t');
+    }
+  });
+});
