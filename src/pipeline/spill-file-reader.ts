@@ -29,6 +29,62 @@ function corrupt(where: string, lineNumber: number, problem = 'cannot be read ba
   return new SpillFileCorruptError(`${where} line ${lineNumber} ${problem}`);
 }
 
+/** Whole lines of a spill file, as `lineChunks` reads them. */
+interface LineChunk {
+  /** The lines, each followed by its newline; one byte before `data` is free to write. */
+  readonly data: Buffer;
+  /** Offsets of the newlines in `data`. */
+  readonly ends: readonly number[];
+  /** The line number of the first line. */
+  readonly firstLine: number;
+  /** The file's last line, which had no newline: one was put after it. */
+  readonly unterminated: boolean;
+}
+
+/**
+ * A spill file as chunks of whole lines, read `readBytes` at a time (a line longer than that is
+ * read in growing pieces, up to `maxLineBytes`). Every chunk is memory of its own.
+ */
+function* lineChunks(
+  fd: number,
+  where: string,
+  maxLineBytes: number,
+  readBytes: number,
+): Generator<LineChunk, void, undefined> {
+  /** The start of a line whose newline was not read yet. */
+  let carry: Buffer | undefined;
+  /** The line number of the first line of the next read. */
+  let lineNumber = 1;
+  for (;;) {
+    const carried = carry?.length ?? 0;
+    const size = Math.max(readBytes, 2 * carried);
+    // One byte before the lines, for the reader (parseRun's `[`).
+    const chunk = Buffer.allocUnsafe(size + 1).subarray(1);
+    carry?.copy(chunk, 0);
+    const read = readSync(fd, chunk, carried, size - carried, null);
+    if (read === 0) {
+      if (carry !== undefined) {
+        chunk[carried] = NEWLINE; // size ≥ 2 × carried: there is room
+        const data = chunk.subarray(0, carried + 1);
+        yield { data, ends: [carried], firstLine: lineNumber, unterminated: true };
+      }
+      return;
+    }
+    const data = chunk.subarray(0, carried + read);
+    const ends: number[] = [];
+    for (let at = data.indexOf(NEWLINE, carried); at !== -1; at = data.indexOf(NEWLINE, at + 1))
+      ends.push(at);
+    const last = ends.length === 0 ? -1 : (ends[ends.length - 1] as number);
+    carry = last + 1 < data.length ? data.subarray(last + 1) : undefined;
+    if (carry !== undefined && carry.length > maxLineBytes)
+      throw corrupt(where, lineNumber + ends.length, `is longer than ${maxLineBytes} bytes`);
+    if (ends.length > 0) {
+      yield { data: data.subarray(0, last + 1), ends, firstLine: lineNumber, unterminated: false };
+      lineNumber += ends.length;
+    }
+  }
+}
+
 /**
  * The records of a spill file, in order. `readBytes` is the size of one read (a line longer than
  * that is read in growing pieces, up to `maxLineBytes`).
@@ -42,39 +98,8 @@ export function* readSpillFile(
   const where = `spill file ${path}`;
   const fd = openSync(path, 'r');
   try {
-    /** The start of a line whose newline was not read yet. */
-    let carry: Buffer | undefined;
-    /** The line number of the first line of the next read. */
-    let lineNumber = 1;
-    for (;;) {
-      const carried = carry?.length ?? 0;
-      const size = Math.max(readBytes, 2 * carried);
-      // One byte before the lines: the `[` parseRun parses a group in place with.
-      const chunk = Buffer.allocUnsafe(size + 1).subarray(1);
-      carry?.copy(chunk, 0);
-      const read = readSync(fd, chunk, carried, size - carried, null);
-      if (read === 0) {
-        // A last line without its newline (spill files end with one; parsed all the same).
-        if (carry !== undefined) {
-          chunk[carried] = NEWLINE;
-          yield* parseGroup(
-            chunk.subarray(0, carried + 1),
-            Int32Array.of(carried),
-            stream,
-            where,
-            lineNumber,
-          );
-        }
-        return;
-      }
-      const data = chunk.subarray(0, carried + read);
-      const ends: number[] = [];
-      for (let at = data.indexOf(NEWLINE, carried); at !== -1; at = data.indexOf(NEWLINE, at + 1))
-        ends.push(at);
-      const last = ends.length === 0 ? -1 : (ends[ends.length - 1] as number);
-      carry = last + 1 < data.length ? data.subarray(last + 1) : undefined;
-      if (carry !== undefined && carry.length > maxLineBytes)
-        throw corrupt(where, lineNumber + ends.length, `is longer than ${maxLineBytes} bytes`);
+    // A last line without its newline: spill files end with one, but it is parsed all the same.
+    for (const { data, ends, firstLine } of lineChunks(fd, where, maxLineBytes, readBytes)) {
       for (let first = 0; first < ends.length; first += GROUP_LINES) {
         const start = first === 0 ? 0 : (ends[first - 1] as number) + 1;
         const groupEnds = Int32Array.from(
@@ -82,9 +107,8 @@ export function* readSpillFile(
           (end) => end - start,
         );
         const bytes = data.subarray(start, start + (groupEnds[groupEnds.length - 1] as number) + 1);
-        yield* parseGroup(bytes, groupEnds, stream, where, lineNumber + first);
+        yield* parseGroup(bytes, groupEnds, stream, where, firstLine + first);
       }
-      lineNumber += ends.length;
     }
   } finally {
     closeSync(fd);
@@ -155,31 +179,14 @@ export function* readSpillFileLines(
   const where = `spill file ${path}`;
   const fd = openSync(path, 'r');
   try {
-    let carry: Buffer | undefined;
     let lines = 0;
-    for (;;) {
-      const carried = carry?.length ?? 0;
-      const chunk = Buffer.allocUnsafe(Math.max(readBytes, 2 * carried));
-      carry?.copy(chunk, 0);
-      const read = readSync(fd, chunk, carried, chunk.length - carried, null);
-      if (read === 0) {
-        // Spill files end with a newline: anything after the last one is a broken file.
-        if (carry !== undefined) throw corrupt(where, lines + 1, 'has no newline');
-        if (lines !== count) throw corrupt(where, lines, `ends after ${lines} of ${count} lines`);
-        return;
-      }
-      const data = chunk.subarray(0, carried + read);
-      const last = data.lastIndexOf(NEWLINE);
-      carry = last + 1 < data.length ? data.subarray(last + 1) : undefined;
-      if (carry !== undefined && carry.length > maxLineBytes)
-        throw corrupt(where, lines + 1, `is longer than ${maxLineBytes} bytes`);
-      if (last === -1) continue;
-      for (let at = data.indexOf(NEWLINE, carried); at !== -1 && at <= last; ) {
-        lines++;
-        at = data.indexOf(NEWLINE, at + 1);
-      }
-      yield data.subarray(0, last + 1);
+    for (const chunk of lineChunks(fd, where, maxLineBytes, readBytes)) {
+      // Spill files end with a newline: a line after the last one is a broken file.
+      if (chunk.unterminated) throw corrupt(where, chunk.firstLine, 'has no newline');
+      lines += chunk.ends.length;
+      yield chunk.data;
     }
+    if (lines !== count) throw corrupt(where, lines, `ends after ${lines} of ${count} lines`);
   } finally {
     closeSync(fd);
   }
