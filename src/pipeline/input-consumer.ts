@@ -17,6 +17,7 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DestinationStream } from '../catalog/destination-stream.js';
 import { ConfigError } from '../errors/destkit-error.js';
 import { UnknownStreamError } from '../errors/input-errors.js';
 import { type InputMessage, parseInputLine, type RecordInput } from '../protocol/input-message.js';
@@ -24,6 +25,7 @@ import { type Line, LineSplitter } from '../protocol/line-splitter.js';
 import { describeStream } from '../protocol/messages.js';
 import { recordLineKey } from '../protocol/record-line-scanner.js';
 import type { TaskContext } from '../runtime/task-context.js';
+import type { RecordEncoder } from '../write/record-encoder.js';
 import { RecordAfterEndOfStreamError } from '../write/write-errors.js';
 import { FileDescriptorInput } from './file-descriptor-input.js';
 import {
@@ -131,8 +133,9 @@ export class InputConsumer {
   readonly stats: InputStats = { lines: 0, records: 0, bytes: 0 };
   /** Records routed but not yet sent, per stream key; their memory stays reserved. */
   readonly #pending = new PendingLines<string, PendingStream>();
-  /** With record encoders: each stream's, by catalog position (made with the first run). */
-  #runEncoders: RunEncoder[] | undefined;
+  /** With record encoders: the streams and their encoders by catalog position (made with the first run). */
+  #encoding: { streams: DestinationStream[]; encoders: RecordEncoder[] } | undefined;
+  readonly #runEncoder = new RunEncoder();
 
   constructor(
     private readonly ctx: PipelineContext,
@@ -396,18 +399,19 @@ export class InputConsumer {
 
   /** A run of the stream at position `stream`, encoded (run-encoder.ts); the input run is released. */
   private encodeRun(stream: number, run: LineRun, scans: Float64Array): LineRun {
-    let encoders = this.#runEncoders;
-    if (encoders === undefined) {
+    let encoding = this.#encoding;
+    if (encoding === undefined) {
       const create = this.ctx.recordEncoders;
       if (create === undefined) throw new InputWorkerFailedError('a run came with record scans');
-      encoders = [...this.ctx.streams.values()].map(
-        ({ stream }) => new RunEncoder(stream, create(stream)),
-      );
-      this.#runEncoders = encoders;
+      const streams = [...this.ctx.streams.values()].map((plumbing) => plumbing.stream);
+      encoding = { streams, encoders: streams.map((s) => create(s)) };
+      this.#encoding = encoding;
     }
-    const encoder = encoders[stream];
-    if (encoder === undefined) throw new InputWorkerFailedError('a run of an unknown stream');
-    const encoded = encoder.encode(run, scans);
+    const encoder = encoding.encoders[stream];
+    const target = encoding.streams[stream];
+    if (encoder === undefined || target === undefined)
+      throw new InputWorkerFailedError('a run of an unknown stream');
+    const encoded = this.#runEncoder.encode(run, scans, target, encoder);
     releaseRun(run);
     return encoded;
   }

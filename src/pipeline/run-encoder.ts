@@ -46,18 +46,19 @@ class ScannedRecord implements DestinationRecord {
   }
 }
 
+/** Encodes runs, of any stream, one at a time (its scratch memory is shared by all streams). */
 export class RunEncoder {
   /** The encoded lines of the run at hand, reused from run to run (grown when needed). */
   #lines = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
   #ends = new Int32Array(1024);
 
-  constructor(
-    readonly stream: DestinationStream,
-    readonly encoder: RecordEncoder,
-  ) {}
-
-  /** The records of `run` (validated lines of this stream) encoded, as a new run. */
-  encode(run: LineRun, scans: Float64Array): LineRun {
+  /** The records of `run` (validated lines of `stream`) encoded by `encoder`, as a new run. */
+  encode(
+    run: LineRun,
+    scans: Float64Array,
+    stream: DestinationStream,
+    encoder: RecordEncoder,
+  ): LineRun {
     const { bytes, ends } = run;
     const count = ends.length;
     if (this.#ends.length < count)
@@ -69,9 +70,9 @@ export class RunEncoder {
       const dataStart = scans[SCAN_ENTRIES * i] as number;
       const record =
         dataStart < 0
-          ? this.parsed(bytes, start, end)
+          ? parsedRecord(bytes, start, end, stream)
           : new ScannedRecord(
-              this.stream,
+              stream,
               scans[SCAN_ENTRIES * i + 2] as number,
               bytes.toString(
                 'utf8',
@@ -80,7 +81,7 @@ export class RunEncoder {
               ),
               end - start,
             );
-      const text = this.encodeOne(record);
+      const text = encodeOne(encoder, record);
       // UTF-8 takes at most 3 bytes per UTF-16 code unit: count exactly only when it may not fit.
       if (this.#lines.length - used < text.length * 3) {
         const size = Buffer.byteLength(text, 'utf8');
@@ -93,7 +94,7 @@ export class RunEncoder {
       const written = this.#lines.write(text, used, 'utf8');
       // One newline, at the end (found with memchr, not on the string): else a clear error.
       if (written === 0 || this.#lines.indexOf(NEWLINE, used) !== used + written - 1)
-        checkedLine(text, this.stream.label);
+        checkedLine(text, stream.label);
       used += written;
       outEnds[i] = used - 1;
     }
@@ -103,24 +104,30 @@ export class RunEncoder {
       this.#lines = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
     return encoded;
   }
+}
 
-  private parsed(bytes: Buffer, start: number, end: number): DestinationRecord {
-    const { record } = JSON.parse(bytes.toString('utf8', start, end)) as { record: AirbyteRecord };
-    return toDestinationRecord(record, this.stream, end - start);
-  }
+function parsedRecord(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  stream: DestinationStream,
+): DestinationRecord {
+  const { record } = JSON.parse(bytes.toString('utf8', start, end)) as { record: AirbyteRecord };
+  return toDestinationRecord(record, stream, end - start);
+}
 
-  /** The connector's line; its failure names the stream (a destkit error passes as it is). */
-  private encodeOne(record: DestinationRecord): string {
-    try {
-      const text = this.encoder.encode(record);
-      return typeof text === 'string' ? text : checkedLine(text, this.stream.label);
-    } catch (error) {
-      if (error instanceof DestkitError) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      throw new RecordEncoderError(
-        `the record encoder of stream ${this.stream.label} failed: ${message}`,
-        { cause: error, stream: this.stream.descriptor },
-      );
-    }
+/** The connector's line; its failure names the stream (a destkit error passes as it is). */
+function encodeOne(encoder: RecordEncoder, record: DestinationRecord): string {
+  const { label, descriptor } = record.stream;
+  try {
+    const text = encoder.encode(record);
+    return typeof text === 'string' ? text : checkedLine(text, label);
+  } catch (error) {
+    if (error instanceof DestkitError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new RecordEncoderError(`the record encoder of stream ${label} failed: ${message}`, {
+      cause: error,
+      stream: descriptor,
+    });
   }
 }

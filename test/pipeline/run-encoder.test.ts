@@ -50,7 +50,7 @@ describe('RunEncoder', () => {
       '{"type":"RECORD","record":{"str\\u0065am":"users","emitted_at":7,"data":{"c":[1]}}}',
     ];
     const { run, scans } = postedRun(lines);
-    const encoded = new RunEncoder(stream, describing).encode(run, scans);
+    const encoded = new RunEncoder().encode(run, scans, stream, describing);
     const sizes = lines.map((l) => Buffer.byteLength(l));
     expect(linesOf(encoded)).toEqual([
       `5|{ "a": 1E2 }|{"a":100}|null|${sizes[0]}`,
@@ -65,15 +65,15 @@ describe('RunEncoder', () => {
   });
 
   it('encodes a record larger than its scratch, and the runs after it', () => {
-    const encoder = new RunEncoder(stream, describing);
+    const encoder = new RunEncoder();
     const big = `{"type":"RECORD","record":{"stream":"users","emitted_at":1,"data":{"x":"${'y'.repeat(6 * 1024 * 1024)}"}}}`;
     const small = '{"type":"RECORD","record":{"stream":"users","emitted_at":2,"data":{"z":0}}}';
     const posted = postedRun([small, big]);
-    const first = encoder.encode(posted.run, posted.scans);
+    const first = encoder.encode(posted.run, posted.scans, stream, describing);
     expect(linesOf(first)).toHaveLength(2);
     expect(linesOf(first)[1]?.length).toBeGreaterThan(12 * 1024 * 1024);
     const next = postedRun([small, small]);
-    expect(linesOf(encoder.encode(next.run, next.scans))).toEqual([
+    expect(linesOf(encoder.encode(next.run, next.scans, stream, describing))).toEqual([
       `2|{"z":0}|{"z":0}|null|${small.length}`,
       `2|{"z":0}|{"z":0}|null|${small.length}`,
     ]);
@@ -101,7 +101,7 @@ describe('RunEncoder', () => {
     for (const [encoder, problem] of cases) {
       let message = '';
       try {
-        new RunEncoder(stream, encoder).encode(run, scans);
+        new RunEncoder().encode(run, scans, stream, encoder);
       } catch (error) {
         message = (error as Error).message;
       }
