@@ -62,31 +62,13 @@ export async function ensureDirectory(path: string, followSymlink: boolean): Pro
 }
 
 /** Appends `data` to `path` (created when missing) and returns once the bytes are on disk. */
-export async function appendDurably(path: string, data: Buffer | readonly Buffer[]): Promise<void> {
+export async function appendDurably(path: string, data: Buffer): Promise<void> {
   const handle = await open(path, APPEND_FLAGS, FILE_MODE);
   try {
-    if (Buffer.isBuffer(data)) {
-      if (data.length > 0) await handle.appendFile(data);
-    } else await writeAll(handle, data);
+    if (data.length > 0) await handle.appendFile(data);
     await handle.datasync();
   } finally {
     await handle.close();
-  }
-}
-
-/** Writes every byte of `buffers`, in order, at the handle's position (the end, when appending). */
-async function writeAll(handle: FileHandle, buffers: readonly Buffer[]): Promise<void> {
-  let rest = buffers.filter((buffer) => buffer.length > 0);
-  while (rest.length > 0) {
-    let { bytesWritten } = await handle.writev(rest);
-    // A short write: go on from the first byte not written.
-    let first = 0;
-    while (first < rest.length && bytesWritten >= (rest[first] as Buffer).length) {
-      bytesWritten -= (rest[first] as Buffer).length;
-      first++;
-    }
-    rest = rest.slice(first);
-    if (rest.length > 0 && bytesWritten > 0) rest[0] = (rest[0] as Buffer).subarray(bytesWritten);
   }
 }
 

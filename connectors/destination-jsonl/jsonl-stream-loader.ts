@@ -44,9 +44,10 @@ import {
   tempFileName,
 } from './safe-names.js';
 
-/** Serialized lines waiting to be appended. */
-const APPENDED: readonly Buffer[] = Object.freeze([]);
+/** What an appended batch holds instead of its lines. */
+const APPENDED = Buffer.alloc(0);
 
+/** Serialized lines waiting to be appended. */
 class StagedLines implements Batch {
   readonly state = 'STAGED' as const;
   /** Set once appended, so that a repeated processBatch never appends twice. */
@@ -54,15 +55,9 @@ class StagedLines implements Batch {
 
   constructor(
     /** The lines; let go once appended (the batch may be kept a while after). */
-    public bytes: Buffer | readonly Buffer[],
+    public bytes: Buffer,
     readonly records: number,
   ) {}
-
-  get length(): number {
-    return Buffer.isBuffer(this.bytes)
-      ? this.bytes.length
-      : this.bytes.reduce((sum, chunk) => sum + chunk.length, 0);
-  }
 }
 
 export class JsonlStreamLoader implements StreamLoader, BatchAccumulator {
@@ -137,14 +132,25 @@ export class JsonlStreamLoader implements StreamLoader, BatchAccumulator {
     return lines.records === 0 ? COMPLETE_BATCH : new StagedLines(lines.bytes, lines.records);
   }
 
-  /** The lines the record encoder made as records arrived, kept as they come: a STAGED batch. */
+  /** The lines the record encoder made as records arrived, copied once: a STAGED batch. */
   async processEncodedRecords(
     records: EncodedRecords,
-    _sizeBytes: number,
+    sizeBytes: number,
     _endOfStream: boolean,
   ): Promise<Batch> {
     if (records.count === 0) return COMPLETE_BATCH;
-    return new StagedLines([...records.chunks], records.count);
+    // The lines and their newlines: the exact size, unless a caller counts otherwise.
+    let bytes = Buffer.allocUnsafe(sizeBytes + records.count);
+    let used = 0;
+    for (const chunk of records.chunks) {
+      if (bytes.length - used < chunk.length) {
+        const grown = Buffer.allocUnsafe(Math.max(2 * bytes.length, used + chunk.length));
+        bytes.copy(grown, 0, 0, used);
+        bytes = grown;
+      }
+      used += chunk.copy(bytes, used);
+    }
+    return new StagedLines(bytes.subarray(0, used), records.count);
   }
 
   async processBatch(batch: Batch): Promise<Batch> {
@@ -165,7 +171,7 @@ export class JsonlStreamLoader implements StreamLoader, BatchAccumulator {
         throw this.fsError(error, 'append to', this.target);
       }
       this.targetExists = true;
-      this.persistedBytes += batch.length;
+      this.persistedBytes += batch.bytes.length;
       this.recordsWritten += batch.records;
       batch.appended = true;
       batch.bytes = APPENDED;

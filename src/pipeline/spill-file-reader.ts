@@ -193,10 +193,12 @@ export function* readSpillFileLines(
 }
 
 /**
- * The lines of a batch kept in memory as they are, a run at a time. The connector may keep them:
- * the runs are not released (their memory goes with the garbage collector). Nothing writes to
- * them either: only `parseRun` does (the `[` before a part), and encoded lines are never parsed.
+ * The lines of a batch kept in memory as they are, a run at a time; each run is released once
+ * the iteration moves on (its memory given back at once, see `releaseRun`).
  */
 export function* runLines(runs: readonly LineRun[]): Generator<Buffer, void, undefined> {
-  for (const run of runs) yield run.bytes;
+  for (const run of runs) {
+    yield run.bytes;
+    releaseRun(run);
+  }
 }

@@ -30,8 +30,9 @@ export interface RecordEncoder {
 
 /**
  * The encoded lines of a batch, for `processEncodedRecords`: chunks of whole lines (each ending
- * with `\n`), in input order, `count` lines in all. Each chunk is a buffer of its own that
- * nothing else writes to: the connector may keep it (no copy needed) as long as it needs it.
+ * with `\n`), in input order, `count` lines in all; `sizeBytes` (the call's other argument) is
+ * their size without the newlines. A chunk is valid until the iteration moves on (its memory is
+ * then given back at once): copy what must outlive the step.
  */
 export interface EncodedRecords {
   readonly chunks: Iterable<Buffer>;

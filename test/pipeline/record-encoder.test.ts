@@ -62,7 +62,9 @@ function encodingWriter(
       return {
         ...accumulator,
         processEncodedRecords: async (records: EncodedRecords): Promise<Batch> => {
-          const text = Buffer.concat([...records.chunks]).toString('utf8');
+          let text = '';
+          // A chunk is valid until the iteration moves on: read each at its step.
+          for (const chunk of records.chunks) text += chunk.toString('utf8');
           const lines = text === '' ? [] : text.slice(0, -1).split('\n');
           seen.counts.push([records.count, lines.length]);
           seen.lines.push(...lines);
