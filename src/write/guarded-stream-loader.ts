@@ -30,6 +30,20 @@ export class LoaderLifecycleError extends SystemError {
   override readonly code = 'LOADER_LIFECYCLE';
 }
 
+/** A connector call's failure: a DestkitError as it is, anything else as ConnectorCallError. */
+function connectorFailure(
+  where: string,
+  stream: DestinationStream | undefined,
+  error: unknown,
+): DestkitError {
+  if (error instanceof DestkitError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new ConnectorCallError(`connector call ${where} failed: ${message}`, {
+    cause: error,
+    stream: stream?.descriptor,
+  });
+}
+
 /** Runs one connector call with a timeout and classification. */
 export async function callConnector<T>(
   what: string,
@@ -55,12 +69,7 @@ export async function callConnector<T>(
   try {
     return await Promise.race([Promise.resolve().then(fn), timeout]);
   } catch (error) {
-    if (error instanceof DestkitError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    throw new ConnectorCallError(`connector call ${where} failed: ${message}`, {
-      cause: error,
-      stream: stream?.descriptor,
-    });
+    throw connectorFailure(where, stream, error);
   } finally {
     clearTimeout(timer);
   }
@@ -206,8 +215,8 @@ export class GuardedWriter {
   }
 
   /**
-   * The stream's record encoder. Called as the input starts, for every stream; a failure is the
-   * connector's, named with the stream.
+   * The stream's record encoder (synchronous: called for every stream when the first encoded run
+   * arrives); a failure is the connector's, named with the stream.
    */
   createRecordEncoder(stream: DestinationStream): RecordEncoder {
     try {
@@ -215,12 +224,7 @@ export class GuardedWriter {
       if (typeof encoder?.encode !== 'function') throw new Error('it returned no encoder');
       return encoder;
     } catch (error) {
-      if (error instanceof DestkitError) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      throw new ConnectorCallError(
-        `connector call createRecordEncoder for stream ${stream.label} failed: ${message}`,
-        { cause: error, stream: stream.descriptor },
-      );
+      throw connectorFailure(`createRecordEncoder for stream ${stream.label}`, stream, error);
     }
   }
 }

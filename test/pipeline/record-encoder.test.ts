@@ -106,7 +106,7 @@ function freshSeen(): Seen {
 }
 
 describe('record encoders', () => {
-  it('encode every record in the input worker; the connector gets the lines, in order, counted', async () => {
+  it('encode every record as it arrives; the connector gets the lines, in order, counted', async () => {
     for (const chunkSizes of [[1e9], [7], [50, 3]]) {
       const seen = freshSeen();
       const { outcome, echoedStates } = await runPipeline({
