@@ -1,6 +1,7 @@
 /**
  * The JSONL connector against the conformance suite: in-process from its sources, and as a
- * child process (`destkit dist/connectors/destination-jsonl/index.js`) for the kill scenarios.
+ * child process (`destkit dist/connectors/destination-jsonl/index.js`) for the kill scenarios;
+ * in both input modes.
  * Run `npm run build` first. The dumper reads `<destination_path>/<namespace>/<stream>.jsonl`.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -39,7 +40,7 @@ async function dumpJsonl(stream: DestinationStream, config: JsonObject) {
     });
 }
 
-describeDestinationConformance({
+const JSONL_CONFORMANCE = {
   name: 'jsonl',
   connector: { definition: connector, modulePath: MODULE },
   config: () => ({ destination_path: mkdtempSync(join(tmpdir(), 'destkit-jsonl-conformance-')) }),
@@ -52,5 +53,15 @@ describeDestinationConformance({
     namespaces: true,
     incrementalCommit: true,
   },
-  cleanup: (config) => rmSync(config.destination_path as string, { recursive: true, force: true }),
+  cleanup: (config: JsonObject) =>
+    rmSync(config.destination_path as string, { recursive: true, force: true }),
+} satisfies Parameters<typeof describeDestinationConformance>[0];
+
+describeDestinationConformance(JSONL_CONFORMANCE);
+// JSONL encodes records as they arrive when the input worker runs (the default, above), and
+// goes through processRecords without it: both paths must pass the suite.
+describeDestinationConformance({
+  ...JSONL_CONFORMANCE,
+  name: 'jsonl (input_workers 0)',
+  env: { DESTKIT_INPUT_WORKERS: '0' },
 });
