@@ -51,10 +51,8 @@ export function buildRun(
   bytes: number,
 ): { readonly run: LineRun; readonly buffer: ArrayBuffer } {
   const count = lines.length;
-  const buffer = allocateUnzeroed(4 * count + 1 + bytes + count);
-  const ends = new Int32Array(buffer, 0, count);
-  new Uint8Array(buffer, 4 * count, 1)[0] = OPEN_BRACKET;
-  const out = Buffer.from(buffer, 4 * count + 1, bytes + count);
+  const run = allocateRun(count, bytes + count);
+  const { bytes: out, ends } = run;
   let at = 0;
   for (let i = 0; i < count; i++) {
     const line = lines[i] as Buffer;
@@ -63,7 +61,18 @@ export function buildRun(
     ends[i] = at;
     out[at++] = NEWLINE;
   }
-  return { run: { bytes: out, ends, owner: { buffer, parts: 1 } }, buffer };
+  return { run, buffer: run.owner.buffer };
+}
+
+/** A run of `count` lines, `size` bytes with their newlines, laid out but not filled in. */
+function allocateRun(count: number, size: number): LineRun {
+  const buffer = allocateUnzeroed(4 * count + 1 + size);
+  new Uint8Array(buffer, 4 * count, 1)[0] = OPEN_BRACKET;
+  return {
+    bytes: Buffer.from(buffer, 4 * count + 1, size),
+    ends: new Int32Array(buffer, 0, count),
+    owner: { buffer, parts: 1 },
+  };
 }
 
 /**
@@ -71,13 +80,10 @@ export function buildRun(
  * newline: both copied into one buffer of the run's own, laid out as `buildRun` lays it out.
  */
 export function runOfLines(lines: Buffer, ends: Int32Array): LineRun {
-  const count = ends.length;
-  const buffer = allocateUnzeroed(4 * count + 1 + lines.length);
-  new Int32Array(buffer, 0, count).set(ends);
-  new Uint8Array(buffer, 4 * count, 1)[0] = OPEN_BRACKET;
-  const bytes = Buffer.from(buffer, 4 * count + 1, lines.length);
-  bytes.set(lines);
-  return { bytes, ends: new Int32Array(buffer, 0, count), owner: { buffer, parts: 1 } };
+  const run = allocateRun(ends.length, lines.length);
+  run.ends.set(ends);
+  run.bytes.set(lines);
+  return run;
 }
 
 /** The run whose backing buffer was built by `buildRun` (after a transfer). */

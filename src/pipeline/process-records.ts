@@ -81,7 +81,7 @@ export class ProcessRecordsWorker {
     }
   }
 
-  /** Gives a batch's records to the connector: as lines when the input worker encoded them. */
+  /** Gives a batch's records to the connector: as lines when they were encoded as they arrived. */
   private processBatchRecords(item: SpilledBatch, accumulator: GuardedAccumulator): Promise<Batch> {
     const { knobs, recordEncoders } = this.ctx;
     if (recordEncoders === undefined) {
