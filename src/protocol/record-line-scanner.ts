@@ -94,10 +94,22 @@ function wordsOf(buffer: ArrayBufferLike): Int32Array {
   return wordsView;
 }
 
-/** Stream keys seen lately, by a hash of their bytes (see `Scan.knownKey`). */
-const KNOWN_KEY_SLOTS = 64;
-const KNOWN_KEYS: ({ name: Uint8Array; namespace: Uint8Array; key: string } | undefined)[] =
-  new Array(KNOWN_KEY_SLOTS).fill(undefined);
+/** A stream key seen before, with the bytes it came from; `next`: another with the same hash. */
+interface KnownKey {
+  readonly name: Uint8Array;
+  readonly namespace: Uint8Array;
+  readonly key: string;
+  readonly next: KnownKey | undefined;
+}
+/**
+ * Stream keys seen before, by a hash of their bytes (see `Scan.knownKey`): every stream of a
+ * catalog of thousands stays known (a cache of a few slots made a sync of 1,000 interleaved
+ * streams decode and join the name of almost every record). Forgotten all at once past
+ * KNOWN_KEYS_LIMIT keys, which only input naming that many streams reaches.
+ */
+const KNOWN_KEYS = new Map<number, KnownKey>();
+const KNOWN_KEYS_LIMIT = 16_384;
+let knownKeyCount = 0;
 
 /** The kind of a (valid) value by its first byte. */
 function kindOf(c: number): number {
@@ -418,7 +430,7 @@ class Scan {
   /**
    * The key of a stream name and namespace written without escapes (namespace bytes empty when
    * absent or null, which gives the same key as ""): from KNOWN_KEYS when these bytes were seen
-   * lately, so the same few streams are not decoded and joined again for every line.
+   * before, so the same streams are not decoded and joined again for every line.
    */
   knownKey(nameStart: number, nameEnd: number, namespaceStart: number, namespaceEnd: number) {
     const { b } = this;
@@ -426,22 +438,28 @@ class Scan {
     for (let k = nameStart; k < nameEnd; k++) hash = (Math.imul(hash, 31) + (b[k] as number)) | 0;
     for (let k = namespaceStart; k < namespaceEnd; k++)
       hash = (Math.imul(hash, 31) + (b[k] as number)) | 0;
-    const slot = hash & (KNOWN_KEY_SLOTS - 1);
-    const known = KNOWN_KEYS[slot];
-    if (
-      known !== undefined &&
-      this.same(known.name, nameStart, nameEnd) &&
-      this.same(known.namespace, namespaceStart, namespaceEnd)
-    )
-      return known.key;
+    const first = KNOWN_KEYS.get(hash);
+    for (let known = first; known !== undefined; known = known.next) {
+      if (
+        this.same(known.name, nameStart, nameEnd) &&
+        this.same(known.namespace, namespaceStart, namespaceEnd)
+      )
+        return known.key;
+    }
     const name = b.toString('utf8', nameStart, nameEnd);
     const namespace = b.toString('utf8', namespaceStart, namespaceEnd);
     const key = streamKey({ name, namespace });
-    KNOWN_KEYS[slot] = {
+    if (knownKeyCount >= KNOWN_KEYS_LIMIT) {
+      KNOWN_KEYS.clear();
+      knownKeyCount = 0;
+    }
+    KNOWN_KEYS.set(hash, {
       name: Uint8Array.prototype.slice.call(b, nameStart, nameEnd),
       namespace: Uint8Array.prototype.slice.call(b, namespaceStart, namespaceEnd),
       key,
-    };
+      next: knownKeyCount === 0 ? undefined : first,
+    });
+    knownKeyCount++;
     return key;
   }
 

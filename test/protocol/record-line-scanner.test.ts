@@ -320,6 +320,15 @@ describe(recordLineKey, () => {
       { name: 'abc', namespace: '' },
       { name: 'abc', namespace: 'x' },
       { name: 'ab\\u0063', namespace: 'x' },
+      // Names whose bytes hash alike (31·'A' + 'a' = 31·'B' + 'B'): each keeps its own key.
+      { name: 'Aa' },
+      { name: 'BB' },
+      { name: 'AaAa' },
+      { name: 'AaBB' },
+      { name: 'BBAa' },
+      { name: 'BBBB' },
+      { name: 'BB', namespace: 'Aa' },
+      { name: 'Aa', namespace: 'BB' },
     );
     for (let round = 0; round < 3; round++) {
       for (const d of round === 1 ? [...descriptors].reverse() : descriptors) {
@@ -331,6 +340,19 @@ describe(recordLineKey, () => {
         );
         const name = JSON.parse(`"${d.name}"`) as string;
         expect(checkSound(line)).toBe(streamKey({ name, namespace: d.namespace }));
+      }
+    }
+  });
+
+  it('names every stream right past the number of keys it remembers (20,000 streams, twice)', () => {
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 20_000; i++) {
+        const name = `n${i}`;
+        const line = Buffer.from(
+          `{"type":"RECORD","record":{"stream":"${name}","emitted_at":1,"data":{}}}`,
+        );
+        const key = recordLineKey(line);
+        if (key !== streamKey({ name })) expect(key).toBe(streamKey({ name }));
       }
     }
   });
