@@ -69,6 +69,11 @@ export interface ChildOptions {
 export interface ConnectorRunOptions {
   /** Extra environment variables, e.g. `DESTKIT_BATCH_SIZE_BYTES`. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Another generated input (see `ensureInput` in lib/input.ts) instead of the run's: its file,
+   * catalog, records, states and bytes are the defaults of the options below and the result's.
+   */
+  readonly input?: BenchInput;
   /** Default: the input's messages file. */
   readonly stdinFile?: string;
   /** Default: the input's catalog. */

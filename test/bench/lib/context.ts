@@ -48,8 +48,9 @@ export class MutableBenchContext implements BenchContext {
     const configPath = join(this.tmpDir, `write-${n}.config.json`);
     const reportPath = join(this.tmpDir, `write-${n}.report.json`);
     await writeFile(configPath, JSON.stringify(config));
-    const expectedRecords = options.expectedRecords ?? this.input.records;
-    const expectedStates = options.expectedStates ?? this.input.states;
+    const input = options.input ?? this.input;
+    const expectedRecords = options.expectedRecords ?? input.records;
+    const expectedStates = options.expectedStates ?? input.states;
     const run = await runNode(
       this.cli,
       [
@@ -58,19 +59,19 @@ export class MutableBenchContext implements BenchContext {
         '--config',
         configPath,
         '--catalog',
-        options.catalogPath ?? this.input.catalogPath,
+        options.catalogPath ?? input.catalogPath,
         '--report',
         reportPath,
       ],
       {
-        stdinFile: options.stdinFile ?? this.input.path,
+        stdinFile: options.stdinFile ?? input.path,
         ...(options.env === undefined ? {} : { env: options.env }),
       },
     );
     const result = {
       seconds: run.seconds,
       records: expectedRecords,
-      bytes: this.input.bytes,
+      bytes: input.bytes,
       ...(run.peakRssKiB === undefined ? {} : { peakRssKiB: run.peakRssKiB }),
     };
     try {
