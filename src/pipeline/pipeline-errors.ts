@@ -133,12 +133,21 @@ export class DuplicateStreamError extends ConfigError {
 }
 
 /** End of input while some streams never received a COMPLETE or INCOMPLETE status. */
+/** Streams a message names at most; the rest are counted (the error's `streams` has them all). */
+const NAMED_STREAMS = 20;
+
+/** `a, b, c` — or, past NAMED_STREAMS names, the first ones and `… and N more`. */
+export function streamList(names: readonly string[]): string {
+  if (names.length <= NAMED_STREAMS) return names.join(', ');
+  return `${names.slice(0, NAMED_STREAMS).join(', ')}, … and ${names.length - NAMED_STREAMS} more`;
+}
+
 export class MissingStreamStatusError extends TransientError {
   override readonly code = 'PIPELINE_MISSING_STREAM_STATUS';
   constructor(readonly streams: readonly StreamDescriptor[]) {
     super(
       'Input was fully read, but some streams did not receive a terminal stream status message: ' +
-        streams.map(describeStream).join(', '),
+        streamList(streams.map(describeStream)),
     );
   }
 }
@@ -152,7 +161,7 @@ export class StreamsIncompleteError extends TransientError {
   constructor(readonly streams: readonly StreamDescriptor[]) {
     super(
       'The sync ended without a COMPLETE status for some streams, which were not finalized: ' +
-        streams.map(describeStream).join(', '),
+        streamList(streams.map(describeStream)),
     );
   }
 }

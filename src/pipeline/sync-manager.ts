@@ -19,6 +19,7 @@ import {
   MissingStreamStatusError,
   StreamNotInCatalogError,
   SyncTransitionError,
+  streamList,
 } from './pipeline-errors.js';
 import { type StreamCheckpoint, StreamManager } from './stream-manager.js';
 
@@ -164,5 +165,5 @@ export class SyncManager {
 }
 
 function names(streams: readonly StreamManager[]): string {
-  return streams.map((s) => s.displayName).join(', ');
+  return streamList(streams.map((s) => s.displayName));
 }

@@ -79,6 +79,25 @@ describe(SyncManager, () => {
       });
     });
 
+    describe('when a thousand streams lack a terminal status', () => {
+      it('names the first twenty in the message, counts the rest, and keeps them all', () => {
+        const descriptors = Array.from({ length: 1000 }, (_, i) => ({ name: `s${i}` }));
+        const sync = new SyncManager(descriptors);
+        let thrown: unknown;
+        try {
+          sync.markInputConsumed();
+        } catch (error) {
+          thrown = error;
+        }
+        expect(thrown).toBeInstanceOf(MissingStreamStatusError);
+        const named = descriptors.slice(0, 20).map((d) => d.name);
+        expect((thrown as MissingStreamStatusError).message).toBe(
+          `Input was fully read, but some streams did not receive a terminal stream status message: ${named.join(', ')}, … and 980 more`,
+        );
+        expect((thrown as MissingStreamStatusError).streams).toEqual(descriptors);
+      });
+    });
+
     describe('when every stream ended', () => {
       it('marks the input consumed', () => {
         const sync = new SyncManager([A]);
