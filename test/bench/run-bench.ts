@@ -24,6 +24,7 @@ import { DEFAULT_KNOBS } from '../../src/config/knobs.js';
 import { describeFailure } from './lib/child.js';
 import { MutableBenchContext } from './lib/context.js';
 import { ensureInput } from './lib/input.js';
+import { machineCpuSeconds } from './lib/machine-cpu.js';
 import {
   commitLine,
   destkitEnv,
@@ -69,6 +70,8 @@ interface TableRow {
   readonly ctx: MutableBenchContext;
   readonly baseline: TableRow | undefined;
   readonly results: RunResult[];
+  /** Busy CPU seconds of the whole machine during each run (machine-cpu.ts), by round. */
+  readonly machineCpu: (number | undefined)[];
 }
 
 const bareLoop: BenchRow = {
@@ -184,13 +187,13 @@ function describeInput(input: BenchInput): string {
 
 function renderTable(rows: readonly TableRow[]): string {
   const lines = [
-    '| scenario | row | runs | wall s, median (min–max) | records/s | MB/s | vs baseline | peak RSS MiB, median (max) |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
+    '| scenario | row | runs | wall s, median (min–max) | records/s | MB/s | vs baseline | peak RSS MiB, median (max) | machine CPU s (cores), median |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const ok = r.results.filter((x) => x.ok);
     if (ok.length === 0) {
-      lines.push(`| ${r.scenario} | ${r.row.label} | 0 | — | — | — | — | — |`);
+      lines.push(`| ${r.scenario} | ${r.row.label} | 0 | — | — | — | — | — | — |`);
       continue;
     }
     const seconds = ok.map((x) => x.seconds);
@@ -207,9 +210,19 @@ function renderTable(rows: readonly TableRow[]): string {
     }
     const rss = ok.flatMap((x) => (x.peakRssKiB === undefined ? [] : [x.peakRssKiB]));
     const rssText = rss.length === 0 ? '—' : `${mib(median(rss))} (${mib(Math.max(...rss))})`;
+    const cpu: number[] = [];
+    const cores: number[] = [];
+    r.results.forEach((x, i) => {
+      const used = r.machineCpu[i];
+      if (!x.ok || used === undefined) return;
+      cpu.push(used);
+      cores.push(used / x.seconds);
+    });
+    const cpuText =
+      cpu.length === 0 ? '—' : `${fixed(median(cpu), 2)} (${fixed(median(cores), 2)})`;
     lines.push(
       `| ${r.scenario} | ${r.row.label} | ${ok.length} | ${fixed(median(seconds), 2)} (${fixed(Math.min(...seconds), 2)}–${fixed(Math.max(...seconds), 2)}) | ` +
-        `${grouped(rate)} | ${fixed(mbs, 1)} | ${ratio} | ${rssText} |`,
+        `${grouped(rate)} | ${fixed(mbs, 1)} | ${ratio} | ${rssText} | ${cpuText} |`,
     );
   }
   return lines.join('\n');
@@ -307,10 +320,11 @@ async function main(): Promise<number> {
       ctx: core,
       baseline: undefined,
       results: [],
+      machineCpu: [],
     };
     rows.push(bare);
     for (const row of [devNull, devNullOtherInput, jsonl])
-      rows.push({ scenario: 'core', row, ctx: core, baseline: bare, results: [] });
+      rows.push({ scenario: 'core', row, ctx: core, baseline: bare, results: [], machineCpu: [] });
 
     for (const scenario of await loadScenarios(filter, skipped)) {
       const dir = join(runDir, scenario.name.replace(/[^\w.-]/g, '_'));
@@ -333,6 +347,7 @@ async function main(): Promise<number> {
         ctx,
         baseline: undefined,
         results: [],
+        machineCpu: [],
       };
       rows.push(baseline, {
         scenario: scenario.name,
@@ -340,6 +355,7 @@ async function main(): Promise<number> {
         ctx,
         baseline,
         results: [],
+        machineCpu: [],
       });
     }
 
@@ -347,6 +363,7 @@ async function main(): Promise<number> {
       for (const r of rows) {
         r.ctx.round = round;
         let result: RunResult;
+        const cpuBefore = machineCpuSeconds();
         try {
           result = await r.row.run(r.ctx);
         } catch (error) {
@@ -359,6 +376,10 @@ async function main(): Promise<number> {
           };
         }
         r.results.push(result);
+        const cpuAfter = machineCpuSeconds();
+        r.machineCpu.push(
+          cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
+        );
         log(
           `round ${round + 1}/${runs} ${r.scenario} / ${r.row.label}: ${fixed(result.seconds, 2)} s, ` +
             `peak RSS ${mib(result.peakRssKiB)} MiB${result.ok ? '' : ` FAILED: ${result.detail ?? ''}`}`,
