@@ -604,7 +604,7 @@ export class DestinationTaskLauncher implements LauncherHandlers {
   /** Starts teardown once the input is consumed and every stream closed. Call under the mutex. */
   private maybeTeardown(): void {
     if (this.#teardownStarted || this.#failure !== undefined || !this.#sync.inputConsumed) return;
-    if (this.#sync.streams().some((s) => s.isActive)) return;
+    if (this.#sync.hasActiveStreams()) return;
     this.#teardownStarted = true;
     this.#deps.registry.start({ kind: 'teardown', parentId: this.#rootId }, async () => {
       try {

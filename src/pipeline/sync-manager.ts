@@ -122,6 +122,15 @@ export class SyncManager {
     return this.streams().filter((s) => s.endOfStream !== 'complete');
   }
 
+  /**
+   * Whether a stream has neither succeeded nor failed yet. Without a copy of the streams: the
+   * launcher asks after every stream that closes.
+   */
+  hasActiveStreams(): boolean {
+    for (const manager of this.#streams.values()) if (manager.isActive) return true;
+    return false;
+  }
+
   /** The streams that have neither succeeded nor failed. */
   activeStreams(): StreamManager[] {
     return this.streams().filter((s) => s.isActive);

@@ -94,14 +94,24 @@ class ListenerWatch implements AbortWatch {
   }
 }
 
-const watchable = new WeakMap<AbortSignal, WatchableSignal>();
+/**
+ * Where a watchable signal keeps its WatchableSignal: a property of the signal under a symbol
+ * of this module's own, not a WeakMap (each task made a WeakMap entry, which cost more to add
+ * and to collect than the rest of its signal's bookkeeping).
+ */
+const WATCH = Symbol('destkit.abortWatch');
+type WithWatch = AbortSignal & { [WATCH]?: WatchableSignal };
+
+function watchable(signal: AbortSignal): WatchableSignal | undefined {
+  return (signal as WithWatch)[WATCH];
+}
 
 /**
  * Makes `signal` watchable: waits on it register without a listener. The caller owns the
  * signal's controller and must abort it only through {@link abortWatchable}. Idempotent.
  */
 export function makeWatchable(signal: AbortSignal): void {
-  if (!watchable.has(signal)) watchable.set(signal, new WatchableSignal());
+  (signal as WithWatch)[WATCH] ??= new WatchableSignal();
 }
 
 /**
@@ -109,7 +119,7 @@ export function makeWatchable(signal: AbortSignal): void {
  * watching order. A callback removed by an earlier one is skipped.
  */
 export function abortWatchable(controller: AbortController, reason: unknown): void {
-  const watch = watchable.get(controller.signal);
+  const watch = watchable(controller.signal);
   // Set first: the signal's own listeners run inside `abort`, and a wait one of them starts
   // must see the signal aborted (its reason is set before they run).
   if (watch !== undefined) watch.aborted = true;
@@ -119,11 +129,11 @@ export function abortWatchable(controller: AbortController, reason: unknown): vo
 
 /** `signal.aborted`, read without touching a watchable signal. */
 export function isAborted(signal: AbortSignal): boolean {
-  const watch = watchable.get(signal);
+  const watch = watchable(signal);
   return watch === undefined ? signal.aborted : watch.aborted;
 }
 
 /** The watch of `signal` for one wait; check its `aborted` first. */
 export function abortWatch(signal: AbortSignal): AbortWatch {
-  return watchable.get(signal) ?? new ListenerWatch(signal);
+  return watchable(signal) ?? new ListenerWatch(signal);
 }

@@ -136,6 +136,22 @@ describe(SyncManager, () => {
     });
   });
 
+  describe('.hasActiveStreams', () => {
+    it('is true while any stream has neither succeeded nor failed', () => {
+      expect(new SyncManager([]).hasActiveStreams()).toBe(false);
+      const sync = new SyncManager([A, B, C]);
+      expect(sync.hasActiveStreams()).toBe(true);
+      sync.stream(streamKey(A)).markFailed(new Error('a failed'));
+      const c = sync.stream(streamKey(C));
+      c.markEndOfStream(true);
+      c.markSucceeded();
+      expect(sync.hasActiveStreams()).toBe(true);
+      sync.stream(streamKey(B)).markFailed(new Error('b failed'));
+      expect(sync.hasActiveStreams()).toBe(false);
+      expect(sync.activeStreams()).toEqual([]);
+    });
+  });
+
   describe('.markSyncSucceeded', () => {
     describe('while a stream is still active', () => {
       it('refuses, naming the stream', () => {
