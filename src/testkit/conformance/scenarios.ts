@@ -646,6 +646,81 @@ const basicTypes: Scenario = {
   },
 };
 
+/**
+ * The same records stored through each way destkit can read its input: the input worker (the
+ * default; a connector with a record encoder gets its lines made as records arrive), the main
+ * thread (`input_workers` 0: `processRecords` with parsed records), and the input worker with
+ * every batch through a spill file (a batch larger than a quarter of the memory budget never
+ * stays in memory). A connector whose encoder and `processRecords` disagree fails here.
+ */
+const inputModes: Scenario = {
+  id: 'input-modes',
+  title: 'input modes: the input worker, the main thread and spill files store the same rows',
+  needs: ['dumper'],
+  async run(session) {
+    const modes = [
+      {
+        name: 'input_worker',
+        what: 'read by the input worker',
+        env: { DESTKIT_INPUT_WORKERS: '1' },
+      },
+      { name: 'main_thread', what: 'read on the main thread', env: { DESTKIT_INPUT_WORKERS: '0' } },
+      {
+        name: 'spill_files',
+        what: 'read by the input worker, every batch through a spill file',
+        env: {
+          DESTKIT_INPUT_WORKERS: '1',
+          DESTKIT_BATCH_SIZE_BYTES: '20000',
+          DESTKIT_MEMORY_BUDGET_BYTES: '65536',
+        },
+      },
+    ] as const;
+    for (const mode of modes) {
+      const s = session.stream({
+        name: `modes_${mode.name}`,
+        properties: {
+          ...BASIC_TYPES,
+          object: { type: 'object', properties: { a: INTEGER, b: STRING } },
+          array: { type: 'array', items: NUMBER },
+        },
+      });
+      const records = [
+        s.record({
+          id: 1,
+          string: 'quote " backslash \\ tab \t newline \n unicode é 😀',
+          boolean: true,
+          integer: -9007199254740991,
+          number: 1.0000000000000002,
+          date: '2021-01-23',
+          timestamp_tz: '2022-11-22T01:23:45.123Z',
+          object: { a: 1, b: 'nested "text"', extra: [1, { deep: null }] },
+          array: [0, -0.5, 1e300],
+        }),
+        s.record({ id: 2, string: null, object: null, array: null }),
+        s.record({ id: 3 }),
+        s.record(
+          { id: 4, string: 12, boolean: 'true', integer: '42', number: '1.5', date: '2021-13-45' },
+          {
+            meta: {
+              changes: [{ field: 'string', change: 'NULLED', reason: 'SOURCE_RETRIEVAL_ERROR' }],
+            },
+          },
+        ),
+        s.record({ id: 5, object: 'not an object', array: { not: 'an array' } }),
+      ];
+      // Enough records, bigger than the batch size of the spill run, for several batches.
+      for (let id = 6; id < 406; id++)
+        records.push(s.record({ id, string: `row ${id} ${'x'.repeat(id % 97)}`, number: id / 7 }));
+      await session.sync(
+        [s],
+        [...records.slice(0, 200), s.state({ cursor: 200 }), ...records.slice(200), s.complete()],
+        { env: mode.env },
+      );
+      await session.expectRows(s, records, { what: mode.what });
+    }
+  },
+};
+
 const containerTypes: Scenario = {
   id: 'container-types',
   title: 'containers: objects and arrays with and without schemas, empty, wrong kinds',
@@ -955,6 +1030,7 @@ export const SCENARIOS: readonly Scenario[] = Object.freeze([
   manyStreams,
   basicTypes,
   containerTypes,
+  inputModes,
   unions,
   unknownTypes,
   noColumns,
