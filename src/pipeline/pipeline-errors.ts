@@ -132,7 +132,6 @@ export class DuplicateStreamError extends ConfigError {
   }
 }
 
-/** End of input while some streams never received a COMPLETE or INCOMPLETE status. */
 /** Streams a message names at most; the rest are counted (the error's `streams` has them all). */
 const NAMED_STREAMS = 20;
 
@@ -142,6 +141,7 @@ export function streamList(names: readonly string[]): string {
   return `${names.slice(0, NAMED_STREAMS).join(', ')}, … and ${names.length - NAMED_STREAMS} more`;
 }
 
+/** End of input while some streams never received a COMPLETE or INCOMPLETE status. */
 export class MissingStreamStatusError extends TransientError {
   override readonly code = 'PIPELINE_MISSING_STREAM_STATUS';
   constructor(readonly streams: readonly StreamDescriptor[]) {

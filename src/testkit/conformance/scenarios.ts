@@ -708,7 +708,7 @@ const inputModes: Scenario = {
         ),
         s.record({ id: 5, object: 'not an object', array: { not: 'an array' } }),
       ];
-      // Enough records, bigger than the batch size of the spill run, for several batches.
+      // More bytes of records than the spill run's batch size: several batches, several files.
       for (let id = 6; id < 406; id++)
         records.push(s.record({ id, string: `row ${id} ${'x'.repeat(id % 97)}`, number: id / 7 }));
       await session.sync(
