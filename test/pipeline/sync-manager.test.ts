@@ -25,6 +25,16 @@ function finish(sync: SyncManager, key: string, complete = true): void {
   stream.markSucceeded();
 }
 
+/** What `fn` throws (undefined when it returns). */
+function thrownBy(fn: () => void): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
 describe(SyncManager, () => {
   describe('constructor', () => {
     describe('when the catalog lists a stream twice', () => {
@@ -63,12 +73,7 @@ describe(SyncManager, () => {
       it('throws a transient error naming them', () => {
         const sync = new SyncManager([A, B, C]);
         sync.stream(streamKey(C)).markEndOfStream(false);
-        let thrown: unknown;
-        try {
-          sync.markInputConsumed();
-        } catch (error) {
-          thrown = error;
-        }
+        const thrown = thrownBy(() => sync.markInputConsumed());
         expect(thrown).toBeInstanceOf(MissingStreamStatusError);
         expect(thrown).toBeInstanceOf(TransientError);
         expect((thrown as MissingStreamStatusError).message).toBe(
@@ -83,12 +88,7 @@ describe(SyncManager, () => {
       it('names the first twenty in the message, counts the rest, and keeps them all', () => {
         const descriptors = Array.from({ length: 1000 }, (_, i) => ({ name: `s${i}` }));
         const sync = new SyncManager(descriptors);
-        let thrown: unknown;
-        try {
-          sync.markInputConsumed();
-        } catch (error) {
-          thrown = error;
-        }
+        const thrown = thrownBy(() => sync.markInputConsumed());
         expect(thrown).toBeInstanceOf(MissingStreamStatusError);
         const named = descriptors.slice(0, 20).map((d) => d.name);
         expect((thrown as MissingStreamStatusError).message).toBe(
