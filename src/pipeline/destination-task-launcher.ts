@@ -235,6 +235,7 @@ export class DestinationTaskLauncher implements LauncherHandlers {
         taskId: undefined,
         bytesRead: 0,
         batches: 0,
+        openBatchAt: undefined,
         endBatchDone: false,
       });
       fileProducers.set(stream.key, files.addProducer());
@@ -514,25 +515,13 @@ export class DestinationTaskLauncher implements LauncherHandlers {
           // Closed: the close-stream task (which resolved `finished`) and the unit that reported
           // the last batch are still returning. The stream ends after them, or the runtime would
           // cancel them as children of a finished task. On the failure path they are cancelled.
-          if (!task.isCancelled()) await this.childrenEnded(task.id);
+          if (!task.isCancelled()) await this.#deps.registry.childrenEnded(task.id);
         },
       );
       plumbing.taskId = handle.id;
       void handle.done.then((status) => {
         this.#streamStats.set(stream.key, { own: status.stats, folded: status.foldedStats });
       });
-    }
-  }
-
-  /** Resolves once no child of the task is unfinished. */
-  private async childrenEnded(taskId: string): Promise<void> {
-    const { registry } = this.#deps;
-    for (;;) {
-      const live = registry
-        .children(taskId)
-        .filter((c) => c.state === 'created' || c.state === 'pending' || c.state === 'running');
-      if (live.length === 0) return;
-      await Promise.all(live.map((c) => registry.wait(c.id)));
     }
   }
 

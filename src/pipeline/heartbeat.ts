@@ -1,8 +1,8 @@
 /**
- * Heartbeat (until end of sync): asks every open stream's spill task to flush files older than
- * the flush window, forces a flush when the oldest pending state has waited longer than the
- * maximum checkpoint window, lets HeapTrim bound the main thread's garbage, and logs a progress
- * line now and then (no per-record noise).
+ * Heartbeat (until end of sync): asks the spill task of every stream whose open batch is older
+ * than the flush window to flush it, forces a flush when the oldest pending state has waited
+ * longer than the maximum checkpoint window, lets HeapTrim bound the main thread's garbage, and
+ * logs a progress line now and then (no per-record noise).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TaskContext } from '../runtime/task-context.js';
@@ -35,7 +35,10 @@ export async function runHeartbeat(
     } catch {
       return; // cancelled at the end of the sync
     }
+    const at = now();
     for (const plumbing of ctx.streams.values()) {
+      const opened = plumbing.openBatchAt;
+      if (opened === undefined || at - opened < ctx.knobs.flushWindowMs) continue;
       if (!plumbing.events.closed) plumbing.events.trySend({ kind: 'flush', reason: 'age' });
     }
     const since = options.oldestPendingSince();

@@ -49,6 +49,12 @@ export interface StreamPlumbing {
   batches: number;
   /** The end-of-stream batch needs no more work (COMPLETE, or left to its group). */
   endBatchDone: boolean;
+  /**
+   * When the stream's open batch opened (SpillToDisk's clock, the wall clock by default), or
+   * undefined while none is open: the heartbeat asks only a stream whose batch is older than the
+   * flush window to flush, instead of waking every stream's spill task every tick.
+   */
+  openBatchAt: number | undefined;
 }
 
 export interface PipelineContext {

@@ -108,7 +108,8 @@ export class ProcessRecordsWorker {
     const key = item.stream.key;
     ctx.load.activeUnits++;
     try {
-      const loader = await ctx.loaders.get(key, unit.signal);
+      // A started loader is taken as it is: waiting on the unit's signal costs a signal.
+      const loader = ctx.loaders.started(key) ?? (await ctx.loaders.get(key, unit.signal));
       let accumulator = this.#accumulators.get(key);
       if (accumulator === undefined) {
         accumulator = loader.createBatchAccumulator();

@@ -177,7 +177,7 @@ export class SpillToDisk {
 
   /** The memory path while no batch waits for a worker; the spill path otherwise. */
   private openBatch(start: number): OpenBatch {
-    this.#batch = {
+    const batch: OpenBatch = {
       start,
       openedAt: this.now(),
       count: 0,
@@ -190,7 +190,14 @@ export class SpillToDisk {
       pending: [],
       pendingBytes: 0,
     };
-    return this.#batch;
+    this.#setBatch(batch);
+    return batch;
+  }
+
+  /** Sets (or clears) the open batch; the heartbeat reads its age from the plumbing. */
+  #setBatch(batch: OpenBatch | undefined): void {
+    this.#batch = batch;
+    this.plumbing.openBatchAt = batch?.openedAt;
   }
 
   /**
@@ -273,7 +280,7 @@ export class SpillToDisk {
     }
     const range: [number, number] = [batch.start, batch.start + batch.count];
     if (batch.inMemory && this.workersKeepUp(batch.bytes)) {
-      this.#batch = undefined;
+      this.#setBatch(undefined);
       this.ctx.disk.releaseBytes(batch.diskReserved);
       this.countStats(batch);
       const handOver: SpilledBatch = {
@@ -292,7 +299,7 @@ export class SpillToDisk {
     batch.inMemory = false;
     await this.writePending(batch);
     const file = batch.file as SpillFile;
-    this.#batch = undefined;
+    this.#setBatch(undefined);
     await file.handle.close();
     await this.handOver(
       { ...base, range, sizeBytes: batch.bytes, path: file.path, diskReserved: batch.diskReserved },
@@ -315,7 +322,7 @@ export class SpillToDisk {
   private async discard(): Promise<void> {
     const batch = this.#batch;
     if (batch === undefined) return;
-    this.#batch = undefined;
+    this.#setBatch(undefined);
     this.ctx.memory.releaseBytes(batch.pendingBytes);
     this.ctx.disk.releaseBytes(batch.diskReserved);
     if (batch.file === undefined) return;

@@ -248,8 +248,14 @@ interface TaskRecord {
   folded: boolean;
   ticket: AdmissionTicket | undefined;
   hasToken: boolean;
-  /** Dropped when the task finishes, with the listeners its body left on the signal. */
+  /**
+   * Made when the body first reads its signal (most bodies never do: a signal costs more to
+   * create than the rest of a task); dropped when the task finishes, with the listeners its body
+   * left on the signal.
+   */
   controller: AbortController | undefined;
+  /** The reason the signal aborts with, once its abort is due (set with the abort). */
+  signalReason: TaskCancelledError | undefined;
   cancelRequested: boolean;
   bodySettled: boolean;
   cleanups: CleanupHandler[];
@@ -338,7 +344,8 @@ export class TaskRegistry {
       folded: false,
       ticket: undefined,
       hasToken: false,
-      controller: new AbortController(),
+      controller: undefined,
+      signalReason: undefined,
       cancelRequested: false,
       bodySettled: false,
       cleanups: [],
@@ -401,9 +408,11 @@ export class TaskRegistry {
   ): Promise<void> {
     rec.bodySettled = true;
     const live = rec.children.filter((c) => !isTerminalState(c.state));
-    for (const child of live) this.cancelTree(child, 'parent finished', false);
-    this.afterMutation();
-    await Promise.all(live.map((c) => c.done));
+    if (live.length > 0) {
+      for (const child of live) this.cancelTree(child, 'parent finished', false);
+      this.afterMutation();
+      await Promise.all(live.map((c) => c.done));
+    }
 
     const cleanupErrors: unknown[] = [];
     for (let fn = rec.cleanups.pop(); fn !== undefined; fn = rec.cleanups.pop()) {
@@ -539,10 +548,11 @@ export class TaskRegistry {
       rec.cancelRequested = true;
       rec.cancellation = { phase: 'while-running', reason: redacted };
       const signalReason = new TaskCancelledError(rec.id, redacted);
-      const controller = rec.controller;
-      if (controller !== undefined) {
-        this.pendingSignals.push(() => abortWatchable(controller, signalReason));
-      }
+      this.pendingSignals.push(() => {
+        // A signal made later is made aborted (see `signalOf`).
+        rec.signalReason = signalReason;
+        if (rec.controller !== undefined) abortWatchable(rec.controller, signalReason);
+      });
     }
   }
 
@@ -627,6 +637,21 @@ export class TaskRegistry {
         resolve({ status, timedOut: false });
       });
     });
+  }
+
+  /**
+   * Resolves once no registered child of the task is unfinished, children started meanwhile
+   * included (at once for a finished or folded task). Rejects with `TaskNotFoundError` for an
+   * unknown id.
+   */
+  async childrenEnded(id: string): Promise<void> {
+    if (this.foldedStatuses.has(id)) return;
+    const rec = this.require(id);
+    for (;;) {
+      const live = rec.children.filter((c) => !isTerminalState(c.state));
+      if (live.length === 0) return;
+      await Promise.all(live.map((c) => c.done));
+    }
   }
 
   // ── reads (never mutate) ─────────────────────────────────────────────────────────────────
@@ -880,14 +905,14 @@ export class TaskRegistry {
     const live = (operation: string): void => {
       if (isTerminalState(rec.state)) throw new TaskFinishedError(rec.id, operation);
     };
-    // Set since `start` and until the task finishes (a task runs before that): `??=` only types it.
-    rec.controller ??= new AbortController();
-    const signal = rec.controller.signal;
-    makeWatchable(signal);
+    let signal: AbortSignal | undefined;
     return {
       id: rec.id,
       kind: rec.spec.kind,
-      signal,
+      get signal() {
+        signal ??= signalOf(rec);
+        return signal;
+      },
       isCancelled: () => rec.cancelRequested,
       throwIfCancelled: () => {
         if (rec.cancelRequested) {
@@ -1020,6 +1045,18 @@ export class TaskRegistry {
       childCounts: { ...rec.childCounts },
     };
   }
+}
+
+/**
+ * A task's signal, made on first read: aborted already if its abort is due, else kept (until the
+ * task finishes) for the registry to abort.
+ */
+function signalOf(rec: TaskRecord): AbortSignal {
+  const controller = new AbortController();
+  makeWatchable(controller.signal);
+  if (rec.signalReason !== undefined) abortWatchable(controller, rec.signalReason);
+  else if (!isTerminalState(rec.state)) rec.controller = controller;
+  return controller.signal;
 }
 
 function resolveSpec(spec: TaskSpec): ResolvedSpec {

@@ -53,6 +53,7 @@ function setUp(batchSizeBytes: number) {
   return {
     ctx,
     files,
+    plumbing,
     /** Sends `count` records, reserved as the input reserves them. */
     async records(count: number): Promise<void> {
       const { run } = buildRun(Array<Buffer>(count).fill(LINE), count * LINE.length);
@@ -162,5 +163,29 @@ describe('SpillToDisk path choice', () => {
       true,
     );
     expect(sync.ctx.load.memoryBatchBytesWaiting).toBe(0);
+  });
+});
+
+describe('SpillToDisk open batch age', () => {
+  it("shows when the open batch opened on the stream's plumbing, and nothing while none is open", async () => {
+    const sync = setUp(1 << 20);
+    expect(sync.plumbing.openBatchAt).toBeUndefined();
+    const before = Date.now();
+    await sync.records(3);
+    await new Promise((resolve) => setImmediate(resolve));
+    const opened = sync.plumbing.openBatchAt;
+    expect(opened).toBeGreaterThanOrEqual(before);
+    expect(opened).toBeLessThanOrEqual(Date.now());
+    await sync.batch(2);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sync.plumbing.openBatchAt).toBeUndefined();
+    await sync.records(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sync.plumbing.openBatchAt).toBeGreaterThanOrEqual(opened as number);
+    expect((await sync.end()).map((b) => b.range)).toEqual([
+      [0, 5],
+      [5, 6],
+    ]);
+    expect(sync.plumbing.openBatchAt).toBeUndefined();
   });
 });

@@ -213,6 +213,53 @@ describe('TaskRegistry', () => {
       const { registry } = setup();
       expect(() => registry.abort('01ARZ3NDEKTSV4RRFFQ69G5FAV')).toThrow(TaskNotFoundError);
     });
+
+    it('makes a signal only for a body that reads it: before the abort it fires, after it is aborted already', async () => {
+      const made = countAbortControllers();
+      try {
+        const { registry } = setup();
+        await registry.start({ kind: 'quiet' }, () => {}).done;
+        expect(made.count).toBe(0);
+
+        // Read before the abort: its listener fires once, with the reason.
+        const early = new ControlledBody();
+        const e = registry.start({ kind: 'early' }, early.body);
+        await settle();
+        const fired: unknown[] = [];
+        early.ctx?.signal.addEventListener('abort', (event) => {
+          fired.push((event.target as AbortSignal).reason);
+        });
+        expect(made.count).toBe(1);
+        // Read after the abort (first read): made aborted, with the same kind of reason.
+        const late = new ControlledBody();
+        const l = registry.start({ kind: 'late' }, late.body);
+        await settle();
+        expect(registry.abort(e.id, 'stop early')).toBe(true);
+        expect(registry.abort(l.id, 'stop late')).toBe(true);
+        expect(fired).toHaveLength(1);
+        expect(fired[0]).toBeInstanceOf(TaskCancelledError);
+        expect((fired[0] as Error).message).toContain('stop early');
+        expect(made.count).toBe(1);
+        expect(late.ctx?.signal.aborted).toBe(true);
+        expect(late.ctx?.signal.reason).toBeInstanceOf(TaskCancelledError);
+        expect((late.ctx?.signal.reason as Error).message).toContain('stop late');
+        expect(late.ctx?.signal).toBe(late.ctx?.signal);
+        expect(made.count).toBe(2);
+        early.complete();
+        late.complete();
+        expect((await e.done).state).toBe('cancelled');
+        expect((await l.done).state).toBe('cancelled');
+        // After the end: a task that was not cancelled reads a signal that never aborts.
+        const body = new ControlledBody();
+        const c = registry.start({ kind: 'done' }, body.body);
+        await settle();
+        body.complete();
+        await c.done;
+        expect(body.ctx?.signal.aborted).toBe(false);
+      } finally {
+        made.restore();
+      }
+    });
   });
 
   describe('cleanups', () => {
@@ -451,6 +498,35 @@ describe('TaskRegistry', () => {
   });
 
   describe('parents and children', () => {
+    it('childrenEnded waits for every unfinished child, those started meanwhile too', async () => {
+      const { registry } = setup();
+      const parent = new ControlledBody();
+      const p = registry.start({ kind: 'stream' }, parent.body);
+      await settle();
+      let ended = false;
+      const first = new ControlledBody();
+      const second = new ControlledBody();
+      parent.ctx?.startChild({ kind: 'open' }, first.body);
+      const waiting = registry.childrenEnded(p.id).then(() => {
+        ended = true;
+      });
+      await settle();
+      parent.ctx?.startChild({ kind: 'close' }, second.body);
+      first.complete();
+      await settle();
+      expect(ended).toBe(false);
+      second.complete();
+      await waiting;
+      expect(registry.children(p.id)).toEqual([]);
+      // No unfinished child: at once; and for an unknown id, a typed rejection.
+      await registry.childrenEnded(p.id);
+      await expect(registry.childrenEnded('01ARZ3NDEKTSV4RRFFQ69G5FAV')).rejects.toThrow(
+        TaskNotFoundError,
+      );
+      parent.complete();
+      expect((await p.done).state).toBe('completed');
+    });
+
     it('cancels and joins children still active when the parent body returns', async () => {
       const { registry } = setup();
       const child = new ControlledBody();
@@ -671,6 +747,26 @@ describe('TaskRegistry', () => {
 function collectGarbage(): void {
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
+}
+
+/** Counts the AbortControllers made until `restore` (the registry makes one per signal). */
+function countAbortControllers(): { readonly count: number; restore(): void } {
+  const original = globalThis.AbortController;
+  const counter = { count: 0 };
+  globalThis.AbortController = class extends original {
+    constructor() {
+      super();
+      counter.count++;
+    }
+  };
+  return {
+    get count() {
+      return counter.count;
+    },
+    restore: () => {
+      globalThis.AbortController = original;
+    },
+  };
 }
 
 describe('TaskRegistry retention', () => {
