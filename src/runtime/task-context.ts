@@ -12,6 +12,7 @@ import type { StatsDelta } from './task-stats.js';
 /** A cleanup handler; may be async. */
 export type CleanupHandler = () => unknown;
 
+/** A running task's view of itself. Call its methods on it (`task.addStats(…)`), not detached. */
 export interface TaskContext {
   readonly id: string;
   readonly kind: string;

@@ -276,6 +276,15 @@ export class TaskRegistry {
   private readonly foldedStatuses = new Map<string, { status: TaskStatus; rootId: string }>();
   private readonly nextId = taskIdFactory();
   private readonly pendingSignals: Array<() => void> = [];
+  /** What a task's context asks of its registry. */
+  private readonly contextHost: ContextHost = {
+    progressChanged: (rec) => {
+      this.markProgress(rec);
+      this.afterMutation();
+    },
+    startChild: (rec, spec, body) =>
+      this.start(Object.assign({}, spec, { parentId: rec.id }), body),
+  };
   private ttl: TtlSettings;
   private seq = 0;
   private expiryTimer: Timer | undefined;
@@ -902,59 +911,7 @@ export class TaskRegistry {
   }
 
   private contextOf(rec: TaskRecord): TaskContext {
-    const live = (operation: string): void => {
-      if (isTerminalState(rec.state)) throw new TaskFinishedError(rec.id, operation);
-    };
-    let signal: AbortSignal | undefined;
-    return {
-      id: rec.id,
-      kind: rec.spec.kind,
-      get signal() {
-        signal ??= signalOf(rec);
-        return signal;
-      },
-      isCancelled: () => rec.cancelRequested,
-      throwIfCancelled: () => {
-        if (rec.cancelRequested) {
-          throw new TaskCancelledError(rec.id, rec.cancellation?.reason ?? 'cancelled');
-        }
-      },
-      updateProgress: (completed, total) => {
-        live('update progress');
-        const next = advanceProgress(rec.own, completed, total);
-        if (typeof next === 'string') throw new InvalidMeasurementError(rec.id, next);
-        if (next.completed === rec.own.completed && next.total === rec.own.total) return;
-        rec.own = next;
-        this.markProgress(rec);
-        this.afterMutation();
-      },
-      addStats: (delta: StatsDelta) => {
-        live('add stats');
-        const problem = statsDeltaProblem(delta);
-        if (problem !== undefined) throw new InvalidMeasurementError(rec.id, problem);
-        rec.counters.records += delta.records ?? 0;
-        rec.counters.bytes += delta.bytes ?? 0;
-        rec.counters.blockedMs += delta.blockedMs ?? 0;
-      },
-      setPayload: (patch) => {
-        live('set the payload');
-        // Object.assign, not a spread: a spread copy that then gets new keys is several times
-        // slower on Node 20 (see docs/performance.md); this runs for every batch.
-        const next: Record<string, unknown> = Object.assign({}, rec.payload);
-        for (const k in patch) {
-          if (!Object.hasOwn(patch, k)) continue;
-          const v = patch[k];
-          if (v === undefined) delete next[k];
-          else next[k] = v;
-        }
-        rec.payload = next;
-      },
-      onCleanup: (fn) => {
-        live('register a cleanup handler');
-        rec.cleanups.push(fn);
-      },
-      startChild: (spec, body) => this.start(Object.assign({}, spec, { parentId: rec.id }), body),
-    };
+    return new RecordContext(rec, this.contextHost);
   }
 
   // ── snapshots and helpers ────────────────────────────────────────────────────────────────
@@ -1048,6 +1005,97 @@ export class TaskRegistry {
       children: rec.children.map((c) => c.id),
       childCounts: { ...rec.childCounts },
     };
+  }
+}
+
+interface ContextHost {
+  /** The task's own progress changed: mark it and its ancestors, deliver the events. */
+  progressChanged(rec: TaskRecord): void;
+  startChild(rec: TaskRecord, spec: Omit<TaskSpec, 'parentId'>, body: TaskBody): TaskHandle;
+}
+
+/**
+ * The context a body gets: one object per task whose methods read its record. A class, not an
+ * object literal of closures: a literal with a getter (the lazy signal) is built in V8's slow
+ * path, several times the cost of the class, and a thousand streams make thousands of tasks.
+ * Its methods are called on the context (`task.addStats(…)`), as methods are.
+ */
+class RecordContext implements TaskContext {
+  readonly id: string;
+  readonly kind: string;
+  // Private fields: the record (payload, errors) stays out of anything that walks the object.
+  readonly #rec: TaskRecord;
+  readonly #host: ContextHost;
+  #signal: AbortSignal | undefined;
+
+  constructor(rec: TaskRecord, host: ContextHost) {
+    this.#rec = rec;
+    this.#host = host;
+    this.id = rec.id;
+    this.kind = rec.spec.kind;
+  }
+
+  get signal(): AbortSignal {
+    this.#signal ??= signalOf(this.#rec);
+    return this.#signal;
+  }
+
+  isCancelled(): boolean {
+    return this.#rec.cancelRequested;
+  }
+
+  throwIfCancelled(): void {
+    const rec = this.#rec;
+    if (rec.cancelRequested) {
+      throw new TaskCancelledError(rec.id, rec.cancellation?.reason ?? 'cancelled');
+    }
+  }
+
+  updateProgress(completed: number, total?: number): void {
+    const rec = this.#rec;
+    this.#live('update progress');
+    const next = advanceProgress(rec.own, completed, total);
+    if (typeof next === 'string') throw new InvalidMeasurementError(rec.id, next);
+    if (next.completed === rec.own.completed && next.total === rec.own.total) return;
+    rec.own = next;
+    this.#host.progressChanged(rec);
+  }
+
+  addStats(delta: StatsDelta): void {
+    const rec = this.#rec;
+    this.#live('add stats');
+    const problem = statsDeltaProblem(delta);
+    if (problem !== undefined) throw new InvalidMeasurementError(rec.id, problem);
+    rec.counters.records += delta.records ?? 0;
+    rec.counters.bytes += delta.bytes ?? 0;
+    rec.counters.blockedMs += delta.blockedMs ?? 0;
+  }
+
+  setPayload(patch: Readonly<Record<string, unknown>>): void {
+    this.#live('set the payload');
+    // Object.assign, not a spread: a spread copy that then gets new keys is several times
+    // slower on Node 20 (see docs/performance.md); this runs for every batch.
+    const next: Record<string, unknown> = Object.assign({}, this.#rec.payload);
+    for (const k in patch) {
+      if (!Object.hasOwn(patch, k)) continue;
+      const v = patch[k];
+      if (v === undefined) delete next[k];
+      else next[k] = v;
+    }
+    this.#rec.payload = next;
+  }
+
+  onCleanup(fn: CleanupHandler): void {
+    this.#live('register a cleanup handler');
+    this.#rec.cleanups.push(fn);
+  }
+
+  startChild(spec: Omit<TaskSpec, 'parentId'>, body: TaskBody): TaskHandle {
+    return this.#host.startChild(this.#rec, spec, body);
+  }
+
+  #live(operation: string): void {
+    if (isTerminalState(this.#rec.state)) throw new TaskFinishedError(this.#rec.id, operation);
   }
 }
 
