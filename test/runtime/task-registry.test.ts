@@ -240,10 +240,11 @@ describe('TaskRegistry', () => {
         expect(fired[0]).toBeInstanceOf(TaskCancelledError);
         expect((fired[0] as Error).message).toContain('stop early');
         expect(made.count).toBe(1);
-        expect(late.ctx?.signal.aborted).toBe(true);
-        expect(late.ctx?.signal.reason).toBeInstanceOf(TaskCancelledError);
-        expect((late.ctx?.signal.reason as Error).message).toContain('stop late');
-        expect(late.ctx?.signal).toBe(late.ctx?.signal);
+        const lateSignal = late.ctx?.signal as AbortSignal;
+        expect(lateSignal.aborted).toBe(true);
+        expect(lateSignal.reason).toBeInstanceOf(TaskCancelledError);
+        expect((lateSignal.reason as Error).message).toContain('stop late');
+        expect(late.ctx?.signal).toBe(lateSignal);
         expect(made.count).toBe(2);
         early.complete();
         late.complete();
