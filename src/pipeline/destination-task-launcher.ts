@@ -240,6 +240,8 @@ export class DestinationTaskLauncher implements LauncherHandlers {
         bytesRead: 0,
         batches: 0,
         openBatchAt: undefined,
+        openBatchBytes: 0,
+        idleFlushAsked: false,
         endBatchDone: false,
       });
       fileProducers.set(stream.key, files.addProducer());
@@ -258,7 +260,13 @@ export class DestinationTaskLauncher implements LauncherHandlers {
       knobs,
       logger: deps.logger,
       handlers: this,
-      load: { activeUnits: 0, pendingStateBytes: 0, pendingStates: 0, memoryBatchBytesWaiting: 0 },
+      load: {
+        activeUnits: 0,
+        pendingStateBytes: 0,
+        pendingStates: 0,
+        memoryBatchBytesWaiting: 0,
+        inputIdle: false,
+      },
       // Records are encoded as they arrive with the input worker only (it finds their data);
       // without it, processRecords as ever.
       recordEncoders:

@@ -39,6 +39,7 @@ import { concernedStreams, PendingLines } from './pending-lines.js';
 import type { PipelineContext, StreamPlumbing } from './pipeline-context.js';
 import type { StreamEvent } from './pipeline-items.js';
 import { RunEncoder } from './run-encoder.js';
+import { askForIdleFlush } from './spill-to-disk.js';
 
 export interface InputStats {
   lines: number;
@@ -224,7 +225,7 @@ export class InputConsumer {
     try {
       if (fd !== undefined) {
         for (;;) {
-          const packet = await untilAborted(worker.next(), task.signal);
+          const packet = await untilAborted(this.nextPacket(worker), task.signal);
           await this.routePacket(packet, keys, task);
           if (packet.end === true) break;
           worker.ack(packet.bytes);
@@ -276,7 +277,7 @@ export class InputConsumer {
     };
     const routing = async (): Promise<void> => {
       while (!(ended && worker.inFlight === 0)) {
-        const packet = await untilAborted(worker.next(), stop.signal);
+        const packet = await untilAborted(this.nextPacket(worker), stop.signal);
         postedBytes -= posted.shift() ?? 0;
         await this.routePacket(packet, keys, task);
         space?.();
@@ -300,6 +301,28 @@ export class InputConsumer {
     } finally {
       task.signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * The worker's next packet. When none has come after a turn of the event loop, this thread
+   * is idle: `load.inputIdle` is set until the packet comes, and a ProcessRecords worker waiting
+   * with nothing to do gets the largest open batch (`askForIdleFlush`), so that the time is used
+   * on records already read instead of all of them waiting for their states.
+   */
+  private nextPacket(worker: InputWorkerClient): Promise<InputPacket> {
+    if (worker.ready) return worker.next();
+    const { load, files } = this.ctx;
+    const idle = setImmediate(() => {
+      load.inputIdle = true;
+      if (files.waitingReceivers > 0) askForIdleFlush(this.ctx);
+    });
+    const arrived = (): void => {
+      clearImmediate(idle);
+      load.inputIdle = false;
+    };
+    const next = worker.next();
+    next.then(arrived, arrived);
+    return next;
   }
 
   /** Routes a packet's runs and messages in order, then raises the worker's error, if any. */

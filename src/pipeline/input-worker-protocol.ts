@@ -223,6 +223,11 @@ export class InputWorkerClient {
     this.#worker.postMessage(request, transfer);
   }
 
+  /** A packet has arrived and is not taken yet: `next()` resolves with it at once. */
+  get ready(): boolean {
+    return this.#arrived.length > 0;
+  }
+
   /** The next packet, in order. */
   next(): Promise<InputPacket> {
     const packet = this.#arrived.shift();

@@ -55,6 +55,10 @@ export interface StreamPlumbing {
    * flush window to flush, instead of waking every stream's spill task every tick.
    */
   openBatchAt: number | undefined;
+  /** Line bytes of the open batch (0 while none is open), for `askForIdleFlush`. */
+  openBatchBytes: number;
+  /** An `idle` flush was sent to the open batch and not handled yet. */
+  idleFlushAsked: boolean;
 }
 
 export interface PipelineContext {
@@ -94,4 +98,9 @@ export interface LoadGauge {
    * yet (SpillToDisk lets batches wait in memory up to one batch size in all).
    */
   memoryBatchBytesWaiting: number;
+  /**
+   * The input waits for its next packet and has waited at least one turn of the event loop: this
+   * thread has nothing else to do (see `askForIdleFlush`).
+   */
+  inputIdle: boolean;
 }

@@ -18,8 +18,12 @@ import type { LineRun } from './line-run.js';
 import type { PipelineContext } from './pipeline-context.js';
 import type { IndexRange } from './range-set.js';
 
-/** `memory`: the input waits for memory — records held in memory go to a spill file. */
-export type FlushReason = 'checkpoint' | 'age' | 'forced' | 'memory';
+/**
+ * `memory`: the input waits for memory — records held in memory go to a spill file. `idle`: a
+ * ProcessRecords worker is about to wait with nothing to do, and this stream holds the largest
+ * open batch (see `askForIdleFlush`).
+ */
+export type FlushReason = 'checkpoint' | 'age' | 'forced' | 'memory' | 'idle';
 
 export type StreamEvent =
   | {

@@ -21,6 +21,7 @@ import {
   type SpilledBatch,
 } from './pipeline-items.js';
 import { readRuns, readSpillFile, readSpillFileLines, runLines } from './spill-file-reader.js';
+import { askForIdleFlush } from './spill-to-disk.js';
 
 const NO_RECORDS: readonly DestinationRecord[] = Object.freeze([]);
 const NO_LINES: readonly Buffer[] = Object.freeze([]);
@@ -42,6 +43,9 @@ export class ProcessRecordsWorker {
         // promise continuations only, and the input (the worker's packets, stdin) would wait
         // for all of them.
         await nextTurn();
+        // About to wait with nothing to do while the input waits too: the largest open batch is
+        // worth more now than later.
+        if (this.ctx.load.inputIdle && this.ctx.files.buffered === 0) askForIdleFlush(this.ctx);
         const item = await this.ctx.files.receive(task.signal);
         if (item === END) break;
         leftFileQueue(this.ctx.load, item);

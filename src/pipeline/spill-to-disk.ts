@@ -47,6 +47,36 @@ const SMALL_BATCH_SHARE = 1 / 16;
 /** …and small batches may wait in memory up to this many batch sizes in all. */
 const SMALL_BATCHES_WAITING = 4;
 
+/** An idle worker asks for a batch of this share of the batch size or more… */
+const IDLE_ASK_SHARE = 1 / 1024;
+/** …and of at least this many bytes (a batch costs its own bookkeeping besides its records). */
+const IDLE_ASK_MIN_BYTES = 16 * 1024;
+
+/** The smallest open batch an idle worker asks for (see `askForIdleFlush`). */
+export function idleFlushMinBytes(batchSizeBytes: number): number {
+  return Math.min(batchSizeBytes, Math.max(IDLE_ASK_MIN_BYTES, batchSizeBytes * IDLE_ASK_SHARE));
+}
+
+/**
+ * A ProcessRecords worker is about to wait with no batch ready: asks the stream with the largest
+ * open batch (of `idleFlushMinBytes` or more, not asked already) to flush it now. With many
+ * streams, no batch reaches the batch size and states come late, so the workers would sit idle
+ * while the input is read; this keeps them on the largest batches instead. Returns whether it
+ * asked.
+ */
+export function askForIdleFlush(ctx: PipelineContext): boolean {
+  const min = idleFlushMinBytes(ctx.knobs.batchSizeBytes);
+  let best: StreamPlumbing | undefined;
+  for (const plumbing of ctx.streams.values()) {
+    if (plumbing.idleFlushAsked || plumbing.openBatchBytes < min) continue;
+    if (best === undefined || plumbing.openBatchBytes > best.openBatchBytes) best = plumbing;
+  }
+  if (best === undefined || best.events.closed) return false;
+  if (!best.events.trySend({ kind: 'flush', reason: 'idle' })) return false;
+  best.idleFlushAsked = true;
+  return true;
+}
+
 export class RecordIndexGapError extends SystemError {
   override readonly code = 'SPILL_INDEX_GAP';
 }
@@ -166,6 +196,12 @@ export class SpillToDisk {
           await this.writePending(batch);
           return;
         }
+        if (event.reason === 'idle') {
+          this.plumbing.idleFlushAsked = false;
+          if (batch.bytes >= idleFlushMinBytes(ctx.knobs.batchSizeBytes))
+            await this.flush(false, task);
+          return;
+        }
         if (event.reason !== 'age' || this.now() - batch.openedAt >= ctx.knobs.flushWindowMs)
           await this.flush(false, task);
         return;
@@ -194,10 +230,13 @@ export class SpillToDisk {
     return batch;
   }
 
-  /** Sets (or clears) the open batch; the heartbeat reads its age from the plumbing. */
+  /** Sets (or clears) the open batch; the heartbeat and idle workers read it on the plumbing. */
   #setBatch(batch: OpenBatch | undefined): void {
     this.#batch = batch;
-    this.plumbing.openBatchAt = batch?.openedAt;
+    const { plumbing } = this;
+    plumbing.openBatchAt = batch?.openedAt;
+    plumbing.openBatchBytes = batch?.bytes ?? 0;
+    plumbing.idleFlushAsked = false;
   }
 
   /**
@@ -229,6 +268,7 @@ export class SpillToDisk {
     batch.pendingBytes += bytes;
     batch.count += run.ends.length;
     batch.bytes += bytes;
+    this.plumbing.openBatchBytes = batch.bytes;
   }
 
   /** The pending runs, taken out of the batch (their reservation goes with them). */

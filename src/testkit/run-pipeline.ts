@@ -32,8 +32,11 @@ export interface RunPipelineOptions {
   readonly config?: JsonObject;
   /** A resolved catalog, or the configured catalog in its wire form. */
   readonly catalog: DestinationCatalog | unknown;
-  /** stdin: the bytes, or lines (each followed by `\n`). */
-  readonly input: string | Buffer | readonly string[];
+  /**
+   * stdin: the bytes, or lines (each followed by `\n`), or chunks the test hands over as it
+   * goes (an async iterable: the sync reads the next chunk when it wants one).
+   */
+  readonly input: string | Buffer | readonly string[] | AsyncIterable<Buffer>;
   /**
    * Sizes of the stdin chunks, used in turn until the input is used up (a size below 1 counts
    * as 1). Default: one chunk.
@@ -88,7 +91,7 @@ class ObservedOutputWriter extends OutputWriter {
   }
 }
 
-function inputBytes(input: RunPipelineOptions['input']): Buffer {
+function inputBytes(input: Exclude<RunPipelineOptions['input'], AsyncIterable<Buffer>>): Buffer {
   if (typeof input === 'string') return Buffer.from(input, 'utf8');
   if (Buffer.isBuffer(input)) return input;
   return Buffer.from((input as readonly string[]).map((line) => `${line}\n`).join(''), 'utf8');
@@ -141,7 +144,11 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   });
   const output = new ObservedOutputWriter(sink, options.onLine);
   // Object mode keeps the chunk boundaries exactly as cut.
-  const input = Readable.from(chunkInput(inputBytes(options.input), options.chunkSizes));
+  const given = options.input;
+  const input =
+    typeof given === 'object' && Symbol.asyncIterator in given
+      ? Readable.from(given)
+      : Readable.from(chunkInput(inputBytes(given), options.chunkSizes));
 
   const root = createRootContainer(logger);
   const { container } = await createSyncContainer(

@@ -149,6 +149,56 @@ describe(DestinationTaskLauncher, () => {
     });
   });
 
+  describe('when the input waits with records read and their state not come yet', () => {
+    // With many streams no batch reaches its size and states come late: the workers would idle
+    // while the input is read. An idle thread hands the largest open batch over.
+    it('gives a waiting worker the open batch: the connector gets the records before their state', async () => {
+      const backend = new MockBackend();
+      backend.seed('users', [OLD_ROW]);
+      let gotRecords!: () => void;
+      const processed = new Promise<void>((resolve) => {
+        gotRecords = resolve;
+      });
+      const { definition } = createMockDestination(
+        {
+          beforeCall: (call) => {
+            if (call.method === 'processRecords') gotRecords();
+            return undefined;
+          },
+        },
+        backend,
+      );
+      // 800 records of ~100 bytes: the input worker sends a stream's records on at 64 KiB; above
+      // the idle flush's 16 KiB, below a 16th of the batch size (which a waiting worker takes).
+      const records = Array.from({ length: 800 }, (_, i) =>
+        record('users', { id: i, pad: 'x'.repeat(60) }),
+      );
+      const lines = (messages: unknown[]) =>
+        Buffer.from(messages.map((m) => `${JSON.stringify(m)}\n`).join(''));
+      let before: boolean | undefined;
+      async function* input(): AsyncGenerator<Buffer> {
+        yield lines(records);
+        // The source waits (up to 5 s) before it sends the state.
+        before = await Promise.race([
+          processed.then(() => true),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000)),
+        ]);
+        yield lines([streamState('users', { cursor: 799 }), status('users', 'COMPLETE')]);
+      }
+      const run = await runPipeline({
+        definition,
+        catalog: catalog([{ name: 'users' }]),
+        input: input(),
+        knobs: { inputWorkers: 1, batchSizeBytes: 16 << 20 },
+      });
+      expect(run.outcome.error).toBeUndefined();
+      expect(before).toBe(true);
+      expect(finalIds(backend, 'users')).toEqual(['old', ...records.map((_, i) => String(i))]);
+      expect(run.echoedStates).toHaveLength(1);
+      expectCleanEnd(run);
+    });
+  });
+
   describe('with an input worker and a memory budget smaller than a run', () => {
     // Found by pipeline.property.test.ts (seed -335530712): the input worker groups a stream's
     // records into runs of up to 64 KiB; a run must be reserved in pieces that fit the budget.

@@ -11,7 +11,11 @@ import { buildRun } from '../../src/pipeline/line-run.js';
 import type { PipelineContext, StreamPlumbing } from '../../src/pipeline/pipeline-context.js';
 import type { SpilledBatch, StreamEvent } from '../../src/pipeline/pipeline-items.js';
 import { SpillDirectory } from '../../src/pipeline/spill-directory.js';
-import { SpillToDisk } from '../../src/pipeline/spill-to-disk.js';
+import {
+  askForIdleFlush,
+  idleFlushMinBytes,
+  SpillToDisk,
+} from '../../src/pipeline/spill-to-disk.js';
 import { Channel } from '../../src/runtime/channel.js';
 import { MemoryBudget } from '../../src/runtime/memory-budget.js';
 import type { TaskContext } from '../../src/runtime/task-context.js';
@@ -38,9 +42,22 @@ function setUp(batchSizeBytes: number) {
     disk: new MemoryBudget({ capacity: 1024 * 1024 * 1024, name: 'disk' }),
     files,
     spill: new SpillDirectory(dir),
-    load: { activeUnits: 0, pendingStateBytes: 0, pendingStates: 0, memoryBatchBytesWaiting: 0 },
+    load: {
+      activeUnits: 0,
+      pendingStateBytes: 0,
+      pendingStates: 0,
+      memoryBatchBytesWaiting: 0,
+      inputIdle: false,
+    },
   } as unknown as PipelineContext;
-  const plumbing = { number: 1, events, stream: { label: 's' } } as unknown as StreamPlumbing;
+  const plumbing = {
+    number: 1,
+    events,
+    stream: { label: 's' },
+    openBatchBytes: 0,
+    idleFlushAsked: false,
+  } as unknown as StreamPlumbing;
+  (ctx as { streams: PipelineContext['streams'] }).streams = new Map([['s', plumbing]]);
   const spill = new SpillToDisk(ctx, plumbing, files.addProducer());
   const producer = events.addProducer();
   const task = {
@@ -187,5 +204,67 @@ describe('SpillToDisk open batch age', () => {
       [5, 6],
     ]);
     expect(sync.plumbing.openBatchAt).toBeUndefined();
+  });
+});
+
+describe('idle flush', () => {
+  it('idleFlushMinBytes: a 1024th of the batch size, at least 16 KiB, at most the batch size', () => {
+    expect(idleFlushMinBytes(16 * 1024 * 1024)).toBe(16 * 1024);
+    expect(idleFlushMinBytes(64 * 1024 * 1024)).toBe(64 * 1024);
+    expect(idleFlushMinBytes(1024)).toBe(1024);
+  });
+
+  it('askForIdleFlush asks the largest open batch big enough, once until its spill task answers', () => {
+    const plumbing = (bytes: number, asked = false) => {
+      const events = new Channel<StreamEvent>({ name: 'events', capacity: 10 });
+      return { events, openBatchBytes: bytes, idleFlushAsked: asked } as unknown as StreamPlumbing;
+    };
+    const min = idleFlushMinBytes(1 << 20);
+    const streams = new Map([
+      ['small', plumbing(min - 1)],
+      ['large', plumbing(3 * min)],
+      ['larger, asked', plumbing(5 * min, true)],
+      ['medium', plumbing(2 * min)],
+    ]);
+    const ctx = { streams, knobs: { batchSizeBytes: 1 << 20 } } as unknown as PipelineContext;
+    const events = (key: string) => {
+      const out: unknown[] = [];
+      const channel = (streams.get(key) as StreamPlumbing).events;
+      for (let e = channel.tryReceive(); typeof e === 'object'; e = channel.tryReceive())
+        out.push(e);
+      return out;
+    };
+    expect(askForIdleFlush(ctx)).toBe(true);
+    expect(askForIdleFlush(ctx)).toBe(true);
+    // Only 'small' (too small) and the asked ones are left.
+    expect(askForIdleFlush(ctx)).toBe(false);
+    expect(events('large')).toEqual([{ kind: 'flush', reason: 'idle' }]);
+    expect(events('medium')).toEqual([{ kind: 'flush', reason: 'idle' }]);
+    expect(events('small')).toEqual([]);
+    expect(events('larger, asked')).toEqual([]);
+  });
+
+  it('an idle flush hands over a batch big enough, and leaves a smaller one open', async () => {
+    const min = idleFlushMinBytes(16 << 20);
+    const perRecord = LINE.length;
+    const sync = setUp(16 << 20);
+    const few = Math.ceil(min / perRecord) - 1;
+    await sync.records(few);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sync.plumbing.openBatchBytes).toBe(few * perRecord);
+    expect(askForIdleFlush(sync.ctx)).toBe(false);
+    await sync.records(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(askForIdleFlush(sync.ctx)).toBe(true);
+    expect(sync.plumbing.idleFlushAsked).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    // Handed over: the batch left, the ask with it.
+    expect(sync.plumbing.openBatchBytes).toBe(0);
+    expect(sync.plumbing.idleFlushAsked).toBe(false);
+    await sync.records(2);
+    expect((await sync.end()).map((b) => b.range)).toEqual([
+      [0, few + 1],
+      [few + 1, few + 3],
+    ]);
   });
 });
