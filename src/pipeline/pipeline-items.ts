@@ -19,9 +19,9 @@ import type { PipelineContext } from './pipeline-context.js';
 import type { IndexRange } from './range-set.js';
 
 /**
- * `memory`: the input waits for memory — records held in memory go to a spill file. `idle`: a
- * ProcessRecords worker is about to wait with nothing to do, and this stream holds the largest
- * open batch (see `askForIdleFlush`).
+ * `memory`: the input waits for memory — records held in memory go to a spill file. `idle`: the
+ * input and a ProcessRecords worker both wait, and this stream holds the largest open batch (see
+ * `askForIdleFlush`).
  */
 export type FlushReason = 'checkpoint' | 'age' | 'forced' | 'memory' | 'idle';
 

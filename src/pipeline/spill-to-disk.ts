@@ -3,7 +3,8 @@
  * batch to the ProcessRecords workers. A batch is flushed when it reaches the batch size, when a
  * checkpoint asks for it, when it is older than the flush window, when a forced flush comes, when
  * a worker waits for a batch and this one holds a 16th of the batch size (so that the connector
- * starts early and keeps busy), and at the end of the stream.
+ * starts early and keeps busy), when the input and a worker both wait and this is the largest
+ * open batch (`askForIdleFlush`), and at the end of the stream.
  *
  * Two paths, one batch at a time:
  * - memory path (while the workers keep up): the batch keeps the line runs it was sent (each
@@ -58,11 +59,12 @@ export function idleFlushMinBytes(batchSizeBytes: number): number {
 }
 
 /**
- * A ProcessRecords worker is about to wait with no batch ready: asks the stream with the largest
- * open batch (of `idleFlushMinBytes` or more, not asked already) to flush it now. With many
- * streams, no batch reaches the batch size and states come late, so the workers would sit idle
- * while the input is read; this keeps them on the largest batches instead. Returns whether it
- * asked.
+ * The input has waited a turn of the event loop for more and a ProcessRecords worker waits with
+ * no batch ready (InputConsumer and ProcessRecords call this then): asks the stream with the
+ * largest open batch (of `idleFlushMinBytes` or more, not asked already) to flush it now. With
+ * many streams no batch reaches the batch size and states come late, so the thread would sit
+ * idle while the input is read; this keeps it on the largest batches instead. Returns whether
+ * it asked.
  */
 export function askForIdleFlush(ctx: PipelineContext): boolean {
   const min = idleFlushMinBytes(ctx.knobs.batchSizeBytes);
