@@ -48,7 +48,12 @@ import { CheckpointManager } from './checkpoint-manager.js';
 import { createHeapTrim } from './heap-trim.js';
 import { runHeartbeat } from './heartbeat.js';
 import { InputConsumer } from './input-consumer.js';
-import type { LauncherHandlers, PipelineContext, StreamPlumbing } from './pipeline-context.js';
+import {
+  idleLoadGauge,
+  type LauncherHandlers,
+  type PipelineContext,
+  type StreamPlumbing,
+} from './pipeline-context.js';
 import { MissingStreamStatusError, StreamsIncompleteError } from './pipeline-errors.js';
 import {
   type BatchEnvelope,
@@ -260,13 +265,7 @@ export class DestinationTaskLauncher implements LauncherHandlers {
       knobs,
       logger: deps.logger,
       handlers: this,
-      load: {
-        activeUnits: 0,
-        pendingStateBytes: 0,
-        pendingStates: 0,
-        memoryBatchBytesWaiting: 0,
-        inputIdle: false,
-      },
+      load: idleLoadGauge(),
       // Records are encoded as they arrive with the input worker only (it finds their data);
       // without it, processRecords as ever.
       recordEncoders:

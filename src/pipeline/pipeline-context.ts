@@ -104,3 +104,14 @@ export interface LoadGauge {
    */
   inputIdle: boolean;
 }
+
+/** A gauge of a sync that has not started: nothing running, pending or waiting. */
+export function idleLoadGauge(): LoadGauge {
+  return {
+    activeUnits: 0,
+    pendingStateBytes: 0,
+    pendingStates: 0,
+    memoryBatchBytesWaiting: 0,
+    inputIdle: false,
+  };
+}

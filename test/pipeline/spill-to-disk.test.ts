@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildRun } from '../../src/pipeline/line-run.js';
-import type { PipelineContext, StreamPlumbing } from '../../src/pipeline/pipeline-context.js';
+import {
+  idleLoadGauge,
+  type PipelineContext,
+  type StreamPlumbing,
+} from '../../src/pipeline/pipeline-context.js';
 import type { SpilledBatch, StreamEvent } from '../../src/pipeline/pipeline-items.js';
 import { SpillDirectory } from '../../src/pipeline/spill-directory.js';
 import {
@@ -42,13 +46,7 @@ function setUp(batchSizeBytes: number) {
     disk: new MemoryBudget({ capacity: 1024 * 1024 * 1024, name: 'disk' }),
     files,
     spill: new SpillDirectory(dir),
-    load: {
-      activeUnits: 0,
-      pendingStateBytes: 0,
-      pendingStates: 0,
-      memoryBatchBytesWaiting: 0,
-      inputIdle: false,
-    },
+    load: idleLoadGauge(),
   } as unknown as PipelineContext;
   const plumbing = {
     number: 1,
