@@ -1,0 +1,61 @@
+/**
+ * Bench scenario `states`: what STATE messages cost. The same records in one stream through
+ * `destkit dev-null write`, with few STATEs against many. Every STATE ends a batch (a
+ * process-records task, a hand-over, a checkpoint, an echo), so the candidate's ratio is the
+ * share of a sync that frequent STATEs leave to the records. No issue target; it keeps the cost
+ * per STATE measured (docs/performance.md, session 10).
+ *
+ * - baseline: one stream, `BENCH_STATES_RECORDS` records (default 200,000, ~100 MB), a STATE
+ *   every 1,000 records;
+ * - candidate: the same number of records, a STATE every 10 records (100 times as many).
+ *
+ * Both inputs are generated in setup by `destkit generate` next to the run's own input (the
+ * bench folder) and reused by later runs with the same parameters. Both runs are checked like
+ * every connector run (exit code, STATE lines, records persisted in the report).
+ */
+import { dirname } from 'node:path';
+import { ensureInput } from '../lib/input.js';
+import { envInt, grouped } from '../lib/report.js';
+import type { BenchContext, BenchInput, BenchScenario } from '../scenario.js';
+
+const FEW = 1000;
+const MANY = 10;
+const RECORD_BYTES = 500;
+const SILENT = { mode: 'silent' } as const;
+
+let few: BenchInput | undefined;
+let many: BenchInput | undefined;
+
+const records = envInt('BENCH_STATES_RECORDS', 200_000);
+
+async function generate(ctx: BenchContext, stateEvery: number): Promise<BenchInput> {
+  return ensureInput(
+    ctx.cli,
+    dirname(ctx.input.path),
+    { records, streams: 1, stateEvery, recordBytes: RECORD_BYTES },
+    (message) => ctx.log(message),
+  );
+}
+
+function generated(input: BenchInput | undefined): BenchInput {
+  if (input === undefined) throw new Error('scenario states: setup did not run');
+  return input;
+}
+
+const scenario: BenchScenario = {
+  name: 'states',
+  async setup(ctx) {
+    few = await generate(ctx, FEW);
+    many = await generate(ctx, MANY);
+  },
+  baseline: {
+    label: `destkit dev-null write, 1 stream (${grouped(records)} records, a STATE every ${grouped(FEW)})`,
+    run: (ctx) => ctx.runConnectorWrite('dev-null', SILENT, { input: generated(few) }),
+  },
+  candidate: {
+    label: `destkit dev-null write, the same records with a STATE every ${MANY}`,
+    run: (ctx) => ctx.runConnectorWrite('dev-null', SILENT, { input: generated(many) }),
+  },
+};
+
+export default scenario;
