@@ -4,8 +4,8 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { BenchInput } from '../scenario.js';
+import { dirname, join } from 'node:path';
+import type { BenchContext, BenchInput } from '../scenario.js';
 import { describeFailure, runChild } from './child.js';
 
 export interface InputParameters {
@@ -122,5 +122,19 @@ export async function ensureInput(
     recordBytes: p.recordBytes,
   };
   await writeFile(metaPath, `${JSON.stringify(input, null, 2)}\n`);
+  return input;
+}
+
+/**
+ * A scenario's own input: generated next to the run's main input (the bench folder) with these
+ * parameters, or reused when an earlier run made it.
+ */
+export function scenarioInput(ctx: BenchContext, parameters: InputParameters): Promise<BenchInput> {
+  return ensureInput(ctx.cli, dirname(ctx.input.path), parameters, (message) => ctx.log(message));
+}
+
+/** The input a scenario's setup generated; throws when setup did not run. */
+export function generatedInput(input: BenchInput | undefined, scenario: string): BenchInput {
+  if (input === undefined) throw new Error(`scenario ${scenario}: setup did not run`);
   return input;
 }

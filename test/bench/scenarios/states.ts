@@ -13,8 +13,7 @@
  * bench folder) and reused by later runs with the same parameters. Both runs are checked like
  * every connector run (exit code, STATE lines, records persisted in the report).
  */
-import { dirname } from 'node:path';
-import { ensureInput } from '../lib/input.js';
+import { generatedInput, scenarioInput } from '../lib/input.js';
 import { envInt, grouped } from '../lib/report.js';
 import type { BenchContext, BenchInput, BenchScenario } from '../scenario.js';
 
@@ -28,18 +27,12 @@ let many: BenchInput | undefined;
 
 const records = envInt('BENCH_STATES_RECORDS', 200_000);
 
-async function generate(ctx: BenchContext, stateEvery: number): Promise<BenchInput> {
-  return ensureInput(
-    ctx.cli,
-    dirname(ctx.input.path),
-    { records, streams: 1, stateEvery, recordBytes: RECORD_BYTES },
-    (message) => ctx.log(message),
-  );
+function generate(ctx: BenchContext, stateEvery: number): Promise<BenchInput> {
+  return scenarioInput(ctx, { records, streams: 1, stateEvery, recordBytes: RECORD_BYTES });
 }
 
 function generated(input: BenchInput | undefined): BenchInput {
-  if (input === undefined) throw new Error('scenario states: setup did not run');
-  return input;
+  return generatedInput(input, 'states');
 }
 
 const scenario: BenchScenario = {

@@ -11,8 +11,7 @@
  * bench folder) and reused by later runs with the same parameters. Both runs are checked like
  * every connector run (exit code, STATE lines, records persisted in the report).
  */
-import { dirname } from 'node:path';
-import { ensureInput } from '../lib/input.js';
+import { generatedInput, scenarioInput } from '../lib/input.js';
 import { envInt, grouped } from '../lib/report.js';
 import type { BenchContext, BenchInput, BenchScenario } from '../scenario.js';
 
@@ -26,18 +25,17 @@ let many: BenchInput | undefined;
 const records = envInt('BENCH_STREAMS_RECORDS', 200_000);
 const streams = envInt('BENCH_STREAMS_COUNT', 1000, 2);
 
-async function generate(ctx: BenchContext, count: number): Promise<BenchInput> {
-  return ensureInput(
-    ctx.cli,
-    dirname(ctx.input.path),
-    { records, streams: count, stateEvery: STATE_EVERY, recordBytes: RECORD_BYTES },
-    (message) => ctx.log(message),
-  );
+function generate(ctx: BenchContext, count: number): Promise<BenchInput> {
+  return scenarioInput(ctx, {
+    records,
+    streams: count,
+    stateEvery: STATE_EVERY,
+    recordBytes: RECORD_BYTES,
+  });
 }
 
 function generated(input: BenchInput | undefined): BenchInput {
-  if (input === undefined) throw new Error('scenario streams: setup did not run');
-  return input;
+  return generatedInput(input, 'streams');
 }
 
 const scenario: BenchScenario = {
