@@ -31,10 +31,6 @@ function generate(ctx: BenchContext, stateEvery: number): Promise<BenchInput> {
   return scenarioInput(ctx, { records, streams: 1, stateEvery, recordBytes: RECORD_BYTES });
 }
 
-function generated(input: BenchInput | undefined): BenchInput {
-  return generatedInput(input, 'states');
-}
-
 const scenario: BenchScenario = {
   name: 'states',
   async setup(ctx) {
@@ -43,11 +39,13 @@ const scenario: BenchScenario = {
   },
   baseline: {
     label: `destkit dev-null write, 1 stream (${grouped(records)} records, a STATE every ${grouped(FEW)})`,
-    run: (ctx) => ctx.runConnectorWrite('dev-null', SILENT, { input: generated(few) }),
+    run: (ctx) =>
+      ctx.runConnectorWrite('dev-null', SILENT, { input: generatedInput(few, 'states') }),
   },
   candidate: {
     label: `destkit dev-null write, the same records with a STATE every ${MANY}`,
-    run: (ctx) => ctx.runConnectorWrite('dev-null', SILENT, { input: generated(many) }),
+    run: (ctx) =>
+      ctx.runConnectorWrite('dev-null', SILENT, { input: generatedInput(many, 'states') }),
   },
 };
 

@@ -34,10 +34,6 @@ function generate(ctx: BenchContext, count: number): Promise<BenchInput> {
   });
 }
 
-function generated(input: BenchInput | undefined): BenchInput {
-  return generatedInput(input, 'streams');
-}
-
 const scenario: BenchScenario = {
   name: 'streams',
   async setup(ctx) {
@@ -46,11 +42,13 @@ const scenario: BenchScenario = {
   },
   baseline: {
     label: `destkit dev-null write, 1 stream (${grouped(records)} records, a STATE every ${STATE_EVERY})`,
-    run: (ctx) => ctx.runConnectorWrite('dev-null', SILENT, { input: generated(one) }),
+    run: (ctx) =>
+      ctx.runConnectorWrite('dev-null', SILENT, { input: generatedInput(one, 'streams') }),
   },
   candidate: {
     label: `destkit dev-null write, ${grouped(streams)} interleaved streams (same records, a STATE every ${STATE_EVERY} per stream)`,
-    run: (ctx) => ctx.runConnectorWrite('dev-null', SILENT, { input: generated(many) }),
+    run: (ctx) =>
+      ctx.runConnectorWrite('dev-null', SILENT, { input: generatedInput(many, 'streams') }),
   },
 };
 
