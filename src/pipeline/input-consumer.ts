@@ -11,7 +11,8 @@
  *   runs, while this thread routes what it posted before and runs the connector. Records are
  *   parsed for validation there (those objects die in the worker's heap) and again, once, where
  *   the connector consumes them; this thread parses only the other messages (states, statuses).
- *   The worker runs at most BYTES_IN_FLIGHT of input ahead.
+ *   The worker runs at most BYTES_IN_FLIGHT of input ahead, and holds on to at most
+ *   WORKER_HOLD_BYTES of input in records it did not post yet: both reserved from the budget.
  * - 0: this thread splits and parses every line, and groups the records the same way.
  * Both raise the same errors for the same line, and route nothing after it.
  */
@@ -127,8 +128,17 @@ function describeKey(line: Buffer, lineNumber: number): string {
 /** The largest share of the memory budget one reservation of a run takes. */
 const RUN_BUDGET_SHARE = 1 / 8;
 
-/** Input bytes the input worker may run ahead of routing. */
+/** Input bytes the input worker may run ahead of routing (at most this share of the budget). */
 const BYTES_IN_FLIGHT = 8 * 1024 * 1024;
+/**
+ * Input the input worker's records read and not posted may hold on to (PendingLines' limit), at
+ * most this share of the budget. With many interleaved streams this sets how many records of a
+ * stream travel together: 1,000 streams share 64 MiB as runs of up to 64 KiB each.
+ */
+const WORKER_HOLD_BYTES = 64 * 1024 * 1024;
+const WORKER_BUDGET_SHARE = 1 / 16;
+/** The worker posts records it holds once the oldest waited this long (or the flush window). */
+const WORKER_MAX_HOLD_MS = 1000;
 
 export class InputConsumer {
   readonly stats: InputStats = { lines: 0, records: 0, bytes: 0 };
@@ -137,6 +147,8 @@ export class InputConsumer {
   /** With record encoders: the streams and their encoders by catalog position (made with the first run). */
   #encoding: { streams: DestinationStream[]; encoders: RecordEncoder[] } | undefined;
   readonly #runEncoder = new RunEncoder();
+  /** Bytes reserved for the input worker while it runs (see `readWithWorker`). */
+  #workerReserved = 0;
 
   constructor(
     private readonly ctx: PipelineContext,
@@ -165,6 +177,7 @@ export class InputConsumer {
     const { ctx } = this;
     const splitter = new LineSplitter({ maxLineBytes: ctx.knobs.maxLineBytes });
     for await (const chunk of abortable(this.input, task.signal)) {
+      this.#pending.read(chunk.length);
       splitter.push(chunk);
       for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
         await this.parseAndRoute(line, task);
@@ -204,24 +217,40 @@ export class InputConsumer {
    * input and groups each stream's records into line runs: a run's bytes are reserved before it
    * is routed. The worker reads the input's file descriptor itself when there is one (so it keeps
    * reading while this thread runs a connector), else this thread posts it the chunks. Either
-   * way it runs ahead by at most BYTES_IN_FLIGHT of input (not counted in the budget, like the
-   * incomplete line a splitter holds): it parses to validate, and those objects die in its heap.
+   * way it runs ahead by at most `inFlight` bytes of input, and the records it read and did not
+   * post yet hold on to at most `hold` bytes of input: both are reserved from the memory budget
+   * for as long as the worker runs. It parses to validate, and those objects die in its heap.
    */
   private async readWithWorker(task: TaskContext): Promise<void> {
     const { ctx } = this;
     const keys = [...ctx.streams.keys()];
+    const share = Math.max(1, Math.floor(ctx.memory.capacity * WORKER_BUDGET_SHARE));
+    const inFlight = Math.min(BYTES_IN_FLIGHT, share);
+    const hold = Math.min(WORKER_HOLD_BYTES, share);
+    if (!ctx.memory.tryReserveSync(inFlight + hold))
+      await ctx.memory.reserveBytes(inFlight + hold, task.signal);
+    this.#workerReserved = inFlight + hold;
     const fd = this.input instanceof FileDescriptorInput ? this.input.readableFd() : undefined;
     const started = this.input instanceof FileDescriptorInput ? this.input.takeWorker() : undefined;
-    const worker = new InputWorkerClient(
-      {
-        maxLineBytes: ctx.knobs.maxLineBytes,
-        streamKeys: keys,
-        ...(fd === undefined ? {} : { fd }),
-        ...(ctx.recordEncoders === undefined ? {} : { describeRecords: true }),
-        maxUnacknowledged: BYTES_IN_FLIGHT,
-      },
-      started,
-    );
+    let worker: InputWorkerClient;
+    try {
+      worker = new InputWorkerClient(
+        {
+          maxLineBytes: ctx.knobs.maxLineBytes,
+          streamKeys: keys,
+          ...(fd === undefined ? {} : { fd }),
+          ...(ctx.recordEncoders === undefined ? {} : { describeRecords: true }),
+          maxUnacknowledged: inFlight,
+          holdBytes: hold,
+          maxHoldMs: Math.min(WORKER_MAX_HOLD_MS, ctx.knobs.flushWindowMs),
+        },
+        started,
+      );
+    } catch (error) {
+      this.#workerReserved = 0;
+      ctx.memory.releaseBytes(inFlight + hold);
+      throw error;
+    }
     try {
       if (fd !== undefined) {
         for (;;) {
@@ -231,22 +260,25 @@ export class InputConsumer {
           worker.ack(packet.bytes);
           task.updateProgress(this.stats.records);
         }
-      } else await this.postChunks(worker, keys, task);
+      } else await this.postChunks(worker, keys, task, inFlight);
     } finally {
       await worker.terminate();
+      this.#workerReserved = 0;
+      ctx.memory.releaseBytes(inFlight + hold);
     }
   }
 
   /**
    * Chunk mode: posts the input's chunks to the worker and routes the packets it sends back (one
    * per chunk, in order) side by side: a packet is routed as soon as it arrives (a source may
-   * wait for a state's echo before it writes more), and reading waits only while
-   * BYTES_IN_FLIGHT are posted. The first failure of either stops both.
+   * wait for a state's echo before it writes more), and reading waits only while `inFlight`
+   * bytes are posted. The first failure of either stops both.
    */
   private async postChunks(
     worker: InputWorkerClient,
     keys: readonly string[],
     task: TaskContext,
+    inFlight: number,
   ): Promise<void> {
     const posted: number[] = [];
     let postedBytes = 0;
@@ -262,7 +294,7 @@ export class InputConsumer {
         posted.push(chunk.length);
         postedBytes += chunk.length;
         worker.push(chunk);
-        while (postedBytes >= BYTES_IN_FLIGHT) {
+        while (postedBytes >= inFlight) {
           await untilAborted(
             new Promise<void>((resolve) => {
               space = resolve;
@@ -545,7 +577,7 @@ export class InputConsumer {
         const { load, memory, files, batches } = ctx;
         const stuck =
           load.pendingStates > 0 &&
-          memory.reserved <= load.pendingStateBytes &&
+          memory.reserved - this.#workerReserved <= load.pendingStateBytes &&
           load.activeUnits === 0 &&
           files.buffered === 0 &&
           batches.buffered === 0;

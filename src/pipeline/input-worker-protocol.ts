@@ -30,6 +30,13 @@ export interface InputWorkerInit {
   readonly fd?: number;
   readonly maxUnacknowledged: number;
   /**
+   * The input the records read and not posted yet may hold on to (PendingLines' limit): the
+   * main thread reserved it from the memory budget.
+   */
+  readonly holdBytes: number;
+  /** `fd` mode: records read and not posted are posted once the oldest waited this long. */
+  readonly maxHoldMs: number;
+  /**
    * When set, each run comes with where each record's `data` lies in its line (`scans`), for
    * the main thread to encode records without parsing them (record-encoder.ts).
    */

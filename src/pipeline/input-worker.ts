@@ -4,11 +4,12 @@
  * same rules the main thread uses (a plain record line by `recordLineKey`, which does not build
  * its value; any other line by `classifyMessage` of its JSON value, the lines of a chunk parsed
  * together by `parseLines`, one by one if that fails), and groups each stream's records into
- * line runs (line-run.ts) exactly as the in-thread consumer groups them: a stream's run is posted
- * when it reaches `streamSendBytes`, all runs when they reach `totalSendBytes`, and before any
- * message that needs them (a STREAM state or a status: its stream's; any other state: all, oldest
- * first). Other messages are posted as lines, in input order, for the main thread to parse and
- * act on. Parsing here is validation only: its objects die in this thread; the record is parsed
+ * line runs (line-run.ts) by the in-thread consumer's rules (PendingLines): a stream's run is
+ * posted when it reaches STREAM_SEND_BYTES, all runs when the records not posted hold on to
+ * `holdBytes` of input (reserved by the main thread from the memory budget) or, reading a
+ * descriptor, when the oldest waited `maxHoldMs`, and before any message that needs them (a
+ * STREAM state or a status: its stream's; any other state: all, oldest first). Other messages
+ * are posted as lines, in input order, for the main thread to parse and act on. Parsing here is validation only: its objects die in this thread; the record is parsed
  * again, once, where the connector consumes it.
  *
  * The first invalid line (a broken message, a record of a stream not in the catalog or after its
@@ -66,7 +67,7 @@ class StopAt {
 }
 
 /** Records read and not posted yet, by stream position (views of the input chunks). */
-const pending = new PendingLines<number, undefined>();
+let pending: PendingLines<number, undefined>;
 /** Streams whose terminal status (COMPLETE or INCOMPLETE) was read. */
 const ended = new Set<number>();
 
@@ -224,6 +225,7 @@ function describeError(error: unknown): InputWorkerError {
 function consumeChunk(chunk: Buffer | undefined): InputWorkerError | undefined {
   try {
     if (chunk !== undefined) {
+      pending.read(chunk.length);
       splitter.push(chunk);
       const lines: Line[] = [];
       try {
@@ -293,23 +295,38 @@ function readDescriptor(fd: number): void {
     unacknowledged -= request.bytes;
     if (unacknowledged < init.maxUnacknowledged && input.isPaused() && !stopped) input.resume();
   });
+  const postItems = (): void => {
+    if (items.length > 0) unacknowledged += post(undefined, false);
+    if (unacknowledged >= init.maxUnacknowledged) input.pause();
+  };
+  // Records read and not posted go once the oldest waited `maxHoldMs` (a slow source).
+  let holding: NodeJS.Timeout | undefined;
+  const postHeld = (): void => {
+    holding = undefined;
+    if (stopped) return;
+    postRuns();
+    postItems();
+  };
   input.on('data', (chunk: Buffer) => {
     if (stopped) return;
     const error = consumeChunk(chunk);
     if (error !== undefined) {
+      clearTimeout(holding);
       input.destroy();
       post(error, false);
       return;
     }
-    if (items.length > 0) unacknowledged += post(undefined, false);
-    if (unacknowledged >= init.maxUnacknowledged) input.pause();
+    postItems();
+    if (holding === undefined && !pending.empty) holding = setTimeout(postHeld, init.maxHoldMs);
   });
   input.on('end', () => {
+    clearTimeout(holding);
     if (stopped) return;
     stopped = true;
     post(consumeChunk(undefined), true);
   });
   input.on('error', (error) => {
+    clearTimeout(holding);
     if (stopped) return;
     stopped = true;
     post({ kind: 'other', message: `reading the input failed: ${error.message}` }, false);
@@ -319,6 +336,7 @@ function readDescriptor(fd: number): void {
 port.once('message', (first: InputWorkerStart) => {
   init = first.init;
   streams = new Map(init.streamKeys.map((key, i) => [key, i]));
+  pending = new PendingLines(init.holdBytes);
   splitter = new LineSplitter({ maxLineBytes: init.maxLineBytes });
   if (init.fd === undefined) serveChunks();
   else readDescriptor(init.fd);

@@ -174,6 +174,46 @@ describe('input worker reading an open pipe', () => {
   });
 });
 
+describe('input worker holding records of a slow source', () => {
+  // The worker posts a stream's records at 64 KiB, or all once they hold on to 64 MiB of input,
+  // or before a message that needs them: a source that writes a few records and then waits
+  // (for more of its own input, not for an echo) would leave them in the worker. Once the
+  // oldest waited min(1 s, flush window) they are posted, and the flush window loads them.
+  it('posts the records it holds once the oldest waited, so they are loaded without more input', async () => {
+    const f = writeJsonFiles({
+      'config.json': { mode: 'logging', log_every: 1 },
+      'catalog.json': twoStreams,
+    });
+    const started = Date.now();
+    let loadedAfter: number | undefined;
+    const result = await runCli(
+      ['dev-null', 'write', '--config', f['config.json']!, '--catalog', f['catalog.json']!],
+      {
+        keepStdinOpen: true,
+        env: { DESTKIT_INPUT_WORKERS: '1', DESTKIT_FLUSH_WINDOW_MS: '200' },
+        onStart: (child) => {
+          child.stdin!.write(
+            lines(record('orders', { id: 1 }), record('users', { id: 2 }, 'public')),
+          );
+          let seen = 0;
+          child.stderr!.on('data', (d: Buffer) => {
+            seen += d.toString().split('dev-null record').length - 1;
+            if (seen < 2 || loadedAfter !== undefined) return;
+            // Both records reached the connector with nothing more written: end the input.
+            loadedAfter = Date.now() - started;
+            child.stdin!.end(
+              lines(status('orders', 'COMPLETE'), status('users', 'COMPLETE', 'public')),
+            );
+          });
+        },
+      },
+    );
+    expect(result.code).toBe(0);
+    expect(loadedAfter).toBeDefined();
+    expect(loadedAfter).toBeLessThan(10_000);
+  });
+});
+
 // A connector process starts its input worker thread before it reads its config (start-up
 // overlaps), and stops it again when the config turns the worker off or the sync fails first.
 describe('input worker started ahead', () => {
