@@ -147,8 +147,6 @@ export class InputConsumer {
   /** With record encoders: the streams and their encoders by catalog position (made with the first run). */
   #encoding: { streams: DestinationStream[]; encoders: RecordEncoder[] } | undefined;
   readonly #runEncoder = new RunEncoder();
-  /** Bytes reserved for the input worker while it runs (see `readWithWorker`). */
-  #workerReserved = 0;
 
   constructor(
     private readonly ctx: PipelineContext,
@@ -229,7 +227,7 @@ export class InputConsumer {
     const hold = Math.min(WORKER_HOLD_BYTES, share);
     if (!ctx.memory.tryReserveSync(inFlight + hold))
       await ctx.memory.reserveBytes(inFlight + hold, task.signal);
-    this.#workerReserved = inFlight + hold;
+    ctx.load.inputWorkerBytes = inFlight + hold;
     const fd = this.input instanceof FileDescriptorInput ? this.input.readableFd() : undefined;
     const started = this.input instanceof FileDescriptorInput ? this.input.takeWorker() : undefined;
     let worker: InputWorkerClient;
@@ -247,7 +245,7 @@ export class InputConsumer {
         started,
       );
     } catch (error) {
-      this.#workerReserved = 0;
+      ctx.load.inputWorkerBytes = 0;
       ctx.memory.releaseBytes(inFlight + hold);
       throw error;
     }
@@ -263,7 +261,7 @@ export class InputConsumer {
       } else await this.postChunks(worker, keys, task, inFlight);
     } finally {
       await worker.terminate();
-      this.#workerReserved = 0;
+      ctx.load.inputWorkerBytes = 0;
       ctx.memory.releaseBytes(inFlight + hold);
     }
   }
@@ -577,7 +575,7 @@ export class InputConsumer {
         const { load, memory, files, batches } = ctx;
         const stuck =
           load.pendingStates > 0 &&
-          memory.reserved - this.#workerReserved <= load.pendingStateBytes &&
+          memory.reserved - load.inputWorkerBytes <= load.pendingStateBytes &&
           load.activeUnits === 0 &&
           files.buffered === 0 &&
           batches.buffered === 0;

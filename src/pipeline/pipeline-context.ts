@@ -103,6 +103,11 @@ export interface LoadGauge {
    * thread has nothing else to do (see `askForIdleFlush`).
    */
   inputIdle: boolean;
+  /**
+   * Bytes of the memory budget reserved for the input worker while it runs (the input it may run
+   * ahead and hold in records not posted yet): a standing reservation, not records of a batch.
+   */
+  inputWorkerBytes: number;
 }
 
 /** A gauge of a sync that has not started: nothing running, pending or waiting. */
@@ -113,5 +118,6 @@ export function idleLoadGauge(): LoadGauge {
     pendingStates: 0,
     memoryBatchBytesWaiting: 0,
     inputIdle: false,
+    inputWorkerBytes: 0,
   };
 }

@@ -253,8 +253,9 @@ export class SpillToDisk {
    */
   private workersKeepUp(bytes: number): boolean {
     const { files, memory, knobs, load } = this.ctx;
-    if (memory.reserved + knobs.batchSizeBytes > memory.capacity * MEMORY_PATH_BUDGET_SHARE)
-      return false;
+    // The input worker's standing reservation is not memory any batch holds.
+    const held = memory.reserved - load.inputWorkerBytes;
+    if (held + knobs.batchSizeBytes > memory.capacity * MEMORY_PATH_BUDGET_SHARE) return false;
     if (files.buffered === 0 || files.waitingReceivers > 0) return true;
     const waiting = load.memoryBatchBytesWaiting + bytes;
     if (waiting <= knobs.batchSizeBytes) return true;

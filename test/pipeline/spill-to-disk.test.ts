@@ -34,12 +34,12 @@ afterEach(() => {
 });
 
 /** One stream's SpillToDisk with nobody taking batches: what it hands over piles up. */
-function setUp(batchSizeBytes: number) {
+function setUp(batchSizeBytes: number, capacity = 1024 * 1024 * 1024) {
   const dir = mkdtempSync(join(tmpdir(), 'destkit-spill-test-'));
   dirs.push(dir);
   const files = new Channel<SpilledBatch>({ name: 'files', capacity: 1000 });
   const events = new Channel<StreamEvent>({ name: 'events', capacity: 1000 });
-  const memory = new MemoryBudget({ capacity: 1024 * 1024 * 1024 });
+  const memory = new MemoryBudget({ capacity });
   const ctx = {
     knobs: { batchSizeBytes, flushWindowMs: 60_000 },
     memory,
@@ -115,6 +115,24 @@ describe('SpillToDisk path choice', () => {
     expect(sync.ctx.load.memoryBatchBytesWaiting).toBe(4 * bytes);
     // The file batches hold no memory: their lines were written out.
     expect(batches.filter((b) => b.path !== undefined).every((b) => !b.memoryReserved)).toBe(true);
+  });
+
+  it("does not count the input worker's standing reservation as memory batches hold", async () => {
+    // A 64 MiB budget gives the memory path a quarter: a batch size on top of what is held must
+    // fit in 16 MiB. The input worker holds 8 MiB of it for as long as it runs.
+    const MiB = 1024 * 1024;
+    const paths = async (inputWorkerBytes: number): Promise<string[]> => {
+      const sync = setUp(8 * MiB, 64 * MiB);
+      sync.ctx.memory.tryReserveSync(8 * MiB + 1);
+      sync.ctx.load.inputWorkerBytes = inputWorkerBytes;
+      await sync.batch(10);
+      const batches = (await sync.end()).filter((b) => b.range[1] > b.range[0]);
+      sync.ctx.memory.releaseBytes(8 * MiB + 1);
+      return batches.map((b) => (b.runs !== undefined ? 'memory' : 'file'));
+    };
+    expect(await paths(8 * MiB + 1)).toEqual(['memory']);
+    // The same bytes held by records: the batch is spilled.
+    expect(await paths(0)).toEqual(['file']);
   });
 
   it('keeps small batches in memory while they wait, up to four batch sizes in all', async () => {
