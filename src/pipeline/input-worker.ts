@@ -9,8 +9,9 @@
  * `holdBytes` of input (reserved by the main thread from the memory budget) or, reading a
  * descriptor, when the oldest waited `maxHoldMs`, and before any message that needs them (a
  * STREAM state or a status: its stream's; any other state: all, oldest first). Other messages
- * are posted as lines, in input order, for the main thread to parse and act on. Parsing here is validation only: its objects die in this thread; the record is parsed
- * again, once, where the connector consumes it.
+ * are posted as lines, in input order, for the main thread to parse and act on. Parsing here is
+ * validation only: its objects die in this thread; the record is parsed again, once, where the
+ * connector consumes it.
  *
  * The first invalid line (a broken message, a record of a stream not in the catalog or after its
  * stream's terminal status, a line too long) stops the worker: the packet carries what came
