@@ -175,7 +175,8 @@ export class InputConsumer {
     const { ctx } = this;
     const splitter = new LineSplitter({ maxLineBytes: ctx.knobs.maxLineBytes });
     for await (const chunk of abortable(this.input, task.signal)) {
-      this.#pending.read(chunk.length);
+      // Records held since long ago go before this chunk's lines (see PendingLines.read).
+      if (this.#pending.read(chunk.length)) await this.sendPending(task);
       splitter.push(chunk);
       for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
         await this.parseAndRoute(line, task);

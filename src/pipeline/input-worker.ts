@@ -226,7 +226,8 @@ function describeError(error: unknown): InputWorkerError {
 function consumeChunk(chunk: Buffer | undefined): InputWorkerError | undefined {
   try {
     if (chunk !== undefined) {
-      pending.read(chunk.length);
+      // Records held since long ago go before this chunk's lines (see PendingLines.read).
+      if (pending.read(chunk.length)) postRuns();
       splitter.push(chunk);
       const lines: Line[] = [];
       try {

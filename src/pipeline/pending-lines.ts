@@ -46,9 +46,14 @@ export class PendingLines<K, D> {
     return this.#streams.size === 0;
   }
 
-  /** The owner pushed `bytes` more input to its splitter (lines added from now on lie in it). */
-  read(bytes: number): void {
+  /**
+   * The owner pushed `bytes` more input to its splitter (lines added from now on lie in it). True
+   * when every stream is due now (`due()`): the pending lines hold on to the limit, though no
+   * record came (other messages, blank lines); they go before the new chunk's lines.
+   */
+  read(bytes: number): boolean {
     this.#read += bytes;
+    return this.#allDue();
   }
 
   /**

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   PendingLines,
@@ -64,5 +65,76 @@ describe(PendingLines, () => {
     pending.add('b', line(4), () => 0);
     expect(pending.clear()).toBe(4);
     expect(pending.due()).toEqual([]);
+  });
+
+  it("property: every line goes out once, in its stream's order, and what is pending never holds on to the limit", () => {
+    // An owner as both consumers are: it reads chunks (sending all when `read` says so), adds
+    // each line (a view of its chunk) and sends what is due at once. Streams interleave at random;
+    // a chunk may hold no record at all (other messages).
+    const limit = 4 * 1024;
+    const chunkOf = fc.record({
+      size: fc.integer({ min: 16, max: 2048 }),
+      lines: fc.array(
+        fc.record({
+          stream: fc.integer({ min: 0, max: 7 }),
+          size: fc.integer({ min: 8, max: 64 }),
+        }),
+        { maxLength: 12 },
+      ),
+    });
+    fc.assert(
+      fc.property(fc.array(chunkOf, { maxLength: 60 }), (chunks) => {
+        const pending = new PendingLines<number, undefined>(limit);
+        const added = new Map<number, string[]>();
+        const sent = new Map<number, string[]>();
+        /** Input read when each stream's oldest pending line came. */
+        const since = new Map<number, number>();
+        let read = 0;
+        let seq = 0;
+        const send = (streams: readonly number[]) => {
+          for (const stream of streams) {
+            const taken = pending.take(stream);
+            if (taken === undefined) continue;
+            const lines = taken.run.bytes.toString().split('\n').slice(0, -1);
+            sent.set(stream, [...(sent.get(stream) ?? []), ...lines]);
+            since.delete(stream);
+          }
+        };
+        for (const chunk of chunks) {
+          const bytes = Buffer.alloc(chunk.size, 0x2e);
+          read += bytes.length;
+          if (pending.read(bytes.length)) send(pending.due());
+          let at = 0;
+          for (const { stream, size } of chunk.lines) {
+            if (at + size > bytes.length) break;
+            bytes.write(`${stream}:${seq++}`.slice(0, size), at);
+            const line = bytes.subarray(at, at + size);
+            at += size;
+            added.set(stream, [...(added.get(stream) ?? []), line.toString()]);
+            if (!since.has(stream)) since.set(stream, read);
+            if (pending.add(stream, line, () => undefined)) send(pending.due(stream));
+          }
+          // The oldest pending line's chunk was read less than `limit` bytes ago.
+          if (since.size > 0) expect(read - Math.min(...since.values())).toBeLessThan(limit);
+        }
+        send(pending.due());
+        expect(pending.empty).toBe(true);
+        expect(sent).toEqual(added);
+      }),
+      // Found by this property before `read` could say that all were due: a record, then chunks
+      // of other messages only, held on to the limit until the next record came.
+      {
+        examples: [
+          [
+            [
+              { size: 16, lines: [{ stream: 0, size: 3 }] },
+              { size: 876, lines: [] },
+              { size: 1344, lines: [] },
+              { size: 1876, lines: [] },
+            ],
+          ],
+        ],
+      },
+    );
   });
 });
