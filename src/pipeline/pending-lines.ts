@@ -79,7 +79,7 @@ export class PendingLines<K, D> {
       const first = this.#streams.values().next().value as Pending<D>;
       this.#oldest = first.since;
     }
-    // The chunk the oldest line lies in started at most `since`; everything read since is held.
+    // `since` is where the oldest line's chunk ends: held is that chunk and everything after it.
     return this.#read - this.#oldest >= this.limit;
   }
 
