@@ -226,6 +226,7 @@ export class InputConsumer {
     const share = Math.max(1, Math.floor(ctx.memory.capacity * WORKER_BUDGET_SHARE));
     const inFlight = Math.min(BYTES_IN_FLIGHT, share);
     const hold = Math.min(WORKER_HOLD_BYTES, share);
+    const maxHoldMs = Math.min(WORKER_MAX_HOLD_MS, ctx.knobs.flushWindowMs);
     if (!ctx.memory.tryReserveSync(inFlight + hold))
       await ctx.memory.reserveBytes(inFlight + hold, task.signal);
     ctx.load.inputWorkerBytes = inFlight + hold;
@@ -241,7 +242,7 @@ export class InputConsumer {
           ...(ctx.recordEncoders === undefined ? {} : { describeRecords: true }),
           maxUnacknowledged: inFlight,
           holdBytes: hold,
-          maxHoldMs: Math.min(WORKER_MAX_HOLD_MS, ctx.knobs.flushWindowMs),
+          maxHoldMs,
         },
         started,
       );
@@ -259,7 +260,7 @@ export class InputConsumer {
           worker.ack(packet.bytes);
           task.updateProgress(this.stats.records);
         }
-      } else await this.postChunks(worker, keys, task, inFlight);
+      } else await this.postChunks(worker, keys, task, inFlight, maxHoldMs);
     } finally {
       await worker.terminate();
       ctx.load.inputWorkerBytes = 0;
@@ -271,13 +272,15 @@ export class InputConsumer {
    * Chunk mode: posts the input's chunks to the worker and routes the packets it sends back (one
    * per chunk, in order) side by side: a packet is routed as soon as it arrives (a source may
    * wait for a state's echo before it writes more), and reading waits only while `inFlight`
-   * bytes are posted. The first failure of either stops both.
+   * bytes are posted. While chunks come, every `maxHoldMs` the worker is asked for the records it
+   * holds (a source that pauses leaves none there). The first failure of either stops both.
    */
   private async postChunks(
     worker: InputWorkerClient,
     keys: readonly string[],
     task: TaskContext,
     inFlight: number,
+    maxHoldMs: number,
   ): Promise<void> {
     const posted: number[] = [];
     let postedBytes = 0;
@@ -287,12 +290,20 @@ export class InputConsumer {
     if (task.signal.aborted) onAbort();
     let ended = false;
     let space: (() => void) | undefined;
+    let holding: NodeJS.Timeout | undefined;
+    const postHeld = (): void => {
+      holding = undefined;
+      if (ended || stop.signal.aborted) return;
+      posted.push(0);
+      worker.postHeld();
+    };
     const reading = async (): Promise<void> => {
       for await (const chunk of abortable(this.input, stop.signal)) {
         if (chunk.length === 0) continue;
         posted.push(chunk.length);
         postedBytes += chunk.length;
         worker.push(chunk);
+        holding ??= setTimeout(postHeld, maxHoldMs);
         while (postedBytes >= inFlight) {
           await untilAborted(
             new Promise<void>((resolve) => {
@@ -330,6 +341,7 @@ export class InputConsumer {
       if (read.status === 'rejected') throw read.reason;
       if (routed.status === 'rejected') throw routed.reason;
     } finally {
+      clearTimeout(holding);
       task.signal.removeEventListener('abort', onAbort);
     }
   }

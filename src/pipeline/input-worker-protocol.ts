@@ -34,7 +34,10 @@ export interface InputWorkerInit {
    * main thread reserved it from the memory budget.
    */
   readonly holdBytes: number;
-  /** `fd` mode: records read and not posted are posted once the oldest waited this long. */
+  /**
+   * `fd` mode: records read and not posted are posted once the oldest waited this long (in chunk
+   * mode the main thread asks for them, `postHeld`).
+   */
   readonly maxHoldMs: number;
   /**
    * When set, each run comes with where each record's `data` lies in its line (`scans`), for
@@ -54,7 +57,9 @@ export type InputWorkerRequest =
   | { readonly kind: 'chunk'; readonly chunk: ArrayBuffer }
   | { readonly kind: 'end' }
   /** `fd` mode: the main thread routed packets holding this many bytes. */
-  | { readonly kind: 'ack'; readonly bytes: number };
+  | { readonly kind: 'ack'; readonly bytes: number }
+  /** Chunk mode: post every run held now (the input paused); one packet, as for a chunk. */
+  | { readonly kind: 'post-held' };
 
 /** One item of a packet, in input order. */
 export type PacketItem =
@@ -218,6 +223,12 @@ export class InputWorkerClient {
   /** Chunk mode: posts the end of input; its packet holds the last line and pending runs. */
   end(): void {
     this.#post({ kind: 'end' });
+    this.#inFlight++;
+  }
+
+  /** Chunk mode: asks for every run the worker holds; its packet comes in order, as a chunk's. */
+  postHeld(): void {
+    this.#post({ kind: 'post-held' });
     this.#inFlight++;
   }
 

@@ -6,12 +6,12 @@
  * together by `parseLines`, one by one if that fails), and groups each stream's records into
  * line runs (line-run.ts) by the in-thread consumer's rules (PendingLines): a stream's run is
  * posted when it reaches STREAM_SEND_BYTES, all runs when the records not posted hold on to
- * `holdBytes` of input (reserved by the main thread from the memory budget) or, reading a
- * descriptor, when the oldest waited `maxHoldMs`, and before any message that needs them (a
- * STREAM state or a status: its stream's; any other state: all, oldest first). Other messages
- * are posted as lines, in input order, for the main thread to parse and act on. Parsing here is
- * validation only: its objects die in this thread; the record is parsed again, once, where the
- * connector consumes it.
+ * `holdBytes` of input (reserved by the main thread from the memory budget), once the oldest
+ * waited `maxHoldMs` (reading a descriptor; else when the main thread asks), and before any
+ * message that needs them (a STREAM state or a status: its stream's; any other state: all,
+ * oldest first). Other messages are posted as lines, in input order, for the main thread to
+ * parse and act on. Parsing here is validation only: its objects die in this thread; the record
+ * is parsed again, once, where the connector consumes it.
  *
  * The first invalid line (a broken message, a record of a stream not in the catalog or after its
  * stream's terminal status, a line too long) stops the worker: the packet carries what came
@@ -268,6 +268,11 @@ function post(error: InputWorkerError | undefined, end: boolean): number {
 function serveChunks(): void {
   port?.on('message', (request: InputWorkerRequest) => {
     if (request.kind === 'ack') return;
+    if (request.kind === 'post-held') {
+      if (!stopped) postRuns();
+      post(undefined, false);
+      return;
+    }
     const error = stopped
       ? undefined
       : consumeChunk(request.kind === 'chunk' ? Buffer.from(request.chunk) : undefined);
@@ -293,6 +298,7 @@ function readDescriptor(fd: number): void {
     return;
   }
   port?.on('message', (request: InputWorkerRequest) => {
+    // `post-held` is chunk mode's: here the worker posts what it holds on its own (`holding`).
     if (request.kind !== 'ack') return;
     unacknowledged -= request.bytes;
     if (unacknowledged < init.maxUnacknowledged && input.isPaused() && !stopped) input.resume();
