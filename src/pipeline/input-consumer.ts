@@ -72,6 +72,23 @@ export async function* abortable<T>(
   }
 }
 
+/**
+ * Whether `promise` settles before the time `deadline` (epoch ms); it is not awaited beyond that
+ * (its rejection is left to whoever awaits it next).
+ */
+function arrivesWithin(promise: Promise<unknown>, deadline: number): Promise<boolean> {
+  const wait = deadline - Date.now();
+  if (wait <= 0) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), wait);
+    const settled = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    promise.then(settled, settled);
+  });
+}
+
 /** Settles like `promise`, or rejects with the signal's reason once it aborts. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
@@ -137,8 +154,8 @@ const BYTES_IN_FLIGHT = 8 * 1024 * 1024;
  */
 const WORKER_HOLD_BYTES = 64 * 1024 * 1024;
 const WORKER_BUDGET_SHARE = 1 / 16;
-/** The worker posts records it holds once the oldest waited this long (or the flush window). */
-const WORKER_MAX_HOLD_MS = 1000;
+/** Records held are sent once the oldest waited this long (or the flush window, if shorter). */
+const MAX_HOLD_MS = 1000;
 
 export class InputConsumer {
   readonly stats: InputStats = { lines: 0, records: 0, bytes: 0 };
@@ -170,18 +187,42 @@ export class InputConsumer {
     }
   }
 
-  /** Splits and parses on this thread, reserving each line's bytes before parsing it. */
+  /**
+   * Splits and parses on this thread, reserving each line's bytes before parsing it. Pending
+   * records are sent once the oldest waited min(1 s, flush window) for the next chunk, so that a
+   * source that pauses leaves none here.
+   */
   private async readInThread(task: TaskContext): Promise<void> {
     const { ctx } = this;
     const splitter = new LineSplitter({ maxLineBytes: ctx.knobs.maxLineBytes });
-    for await (const chunk of abortable(this.input, task.signal)) {
-      // Records held since long ago go before this chunk's lines (see PendingLines.read).
-      if (this.#pending.read(chunk.length)) await this.sendPending(task);
-      splitter.push(chunk);
-      for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
-        await this.parseAndRoute(line, task);
+    const maxHoldMs = Math.min(MAX_HOLD_MS, ctx.knobs.flushWindowMs);
+    const chunks = abortable(this.input, task.signal);
+    /** When records became pending (undefined: none are). */
+    let heldSince: number | undefined;
+    try {
+      for (;;) {
+        const next = chunks.next();
+        if (heldSince !== undefined && !(await arrivesWithin(next, heldSince + maxHoldMs))) {
+          await this.sendPending(task);
+          heldSince = undefined;
+        }
+        const read = await next;
+        if (read.done === true) break;
+        const chunk = read.value;
+        // Records held since long ago go before this chunk's lines (see PendingLines.read).
+        if (this.#pending.read(chunk.length)) await this.sendPending(task);
+        splitter.push(chunk);
+        for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
+          await this.parseAndRoute(line, task);
+        }
+        task.updateProgress(this.stats.records);
+        if (this.#pending.empty) heldSince = undefined;
+        else heldSince ??= Date.now();
       }
-      task.updateProgress(this.stats.records);
+    } finally {
+      // As `for await` would on a failure (the input is closed); not awaited, as a read may
+      // still be pending on an input that says nothing.
+      chunks.return(undefined).catch(() => undefined);
     }
     const last = splitter.end();
     if (last !== undefined) await this.parseAndRoute(last, task);
@@ -226,7 +267,7 @@ export class InputConsumer {
     const share = Math.max(1, Math.floor(ctx.memory.capacity * WORKER_BUDGET_SHARE));
     const inFlight = Math.min(BYTES_IN_FLIGHT, share);
     const hold = Math.min(WORKER_HOLD_BYTES, share);
-    const maxHoldMs = Math.min(WORKER_MAX_HOLD_MS, ctx.knobs.flushWindowMs);
+    const maxHoldMs = Math.min(MAX_HOLD_MS, ctx.knobs.flushWindowMs);
     if (!ctx.memory.tryReserveSync(inFlight + hold))
       await ctx.memory.reserveBytes(inFlight + hold, task.signal);
     ctx.load.inputWorkerBytes = inFlight + hold;

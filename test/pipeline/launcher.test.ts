@@ -199,50 +199,53 @@ describe(DestinationTaskLauncher, () => {
     });
   });
 
-  describe('when the input pauses with a few records the input worker holds', () => {
-    // The input worker sends a stream's records at 64 KiB, or all once they hold on to its
-    // allowance of input, or before a message that needs them. A source that writes a few
-    // records and then waits (here: for them to reach the connector) would leave them in the
-    // worker: it is asked for them once the oldest waited min(1 s, flush window).
-    it('the connector gets them within the flush window, before more input comes', async () => {
-      const backend = new MockBackend();
-      let gotRecords!: () => void;
-      const processed = new Promise<void>((resolve) => {
-        gotRecords = resolve;
-      });
-      const { definition } = createMockDestination(
-        {
-          beforeCall: (call) => {
-            if (call.method === 'processRecords') gotRecords();
-            return undefined;
+  describe('when the input pauses with a few records held', () => {
+    // A stream's records are sent on at 64 KiB, or all once they hold on to the allowance of
+    // input, or before a message that needs them. A source that writes a few records and then
+    // waits (here: for them to reach the connector) would leave them held (in the input worker,
+    // or pending on the main thread): they go once the oldest waited min(1 s, flush window).
+    it.each([1, 0])(
+      'the connector gets them within the flush window, before more input comes (input_workers %i)',
+      async (inputWorkers) => {
+        const backend = new MockBackend();
+        let gotRecords!: () => void;
+        const processed = new Promise<void>((resolve) => {
+          gotRecords = resolve;
+        });
+        const { definition } = createMockDestination(
+          {
+            beforeCall: (call) => {
+              if (call.method === 'processRecords') gotRecords();
+              return undefined;
+            },
           },
-        },
-        backend,
-      );
-      const records = Array.from({ length: 10 }, (_, i) => record('users', { id: i }));
-      const lines = (messages: unknown[]) =>
-        Buffer.from(messages.map((m) => `${JSON.stringify(m)}\n`).join(''));
-      let before: boolean | undefined;
-      async function* input(): AsyncGenerator<Buffer> {
-        yield lines(records);
-        before = await Promise.race([
-          processed.then(() => true),
-          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000)),
-        ]);
-        yield lines([streamState('users', { cursor: 9 }), status('users', 'COMPLETE')]);
-      }
-      const run = await runPipeline({
-        definition,
-        catalog: catalog([{ name: 'users' }]),
-        input: input(),
-        knobs: { inputWorkers: 1, flushWindowMs: 200 },
-      });
-      expect(run.outcome.error).toBeUndefined();
-      expect(before).toBe(true);
-      expect(finalIds(backend, 'users')).toEqual(records.map((_, i) => String(i)));
-      expect(run.echoedStates).toHaveLength(1);
-      expectCleanEnd(run);
-    });
+          backend,
+        );
+        const records = Array.from({ length: 10 }, (_, i) => record('users', { id: i }));
+        const lines = (messages: unknown[]) =>
+          Buffer.from(messages.map((m) => `${JSON.stringify(m)}\n`).join(''));
+        let before: boolean | undefined;
+        async function* input(): AsyncGenerator<Buffer> {
+          yield lines(records);
+          before = await Promise.race([
+            processed.then(() => true),
+            new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000)),
+          ]);
+          yield lines([streamState('users', { cursor: 9 }), status('users', 'COMPLETE')]);
+        }
+        const run = await runPipeline({
+          definition,
+          catalog: catalog([{ name: 'users' }]),
+          input: input(),
+          knobs: { inputWorkers, flushWindowMs: 200 },
+        });
+        expect(run.outcome.error).toBeUndefined();
+        expect(before).toBe(true);
+        expect(finalIds(backend, 'users')).toEqual(records.map((_, i) => String(i)));
+        expect(run.echoedStates).toHaveLength(1);
+        expectCleanEnd(run);
+      },
+    );
   });
 
   describe('with an input worker and a memory budget smaller than a run', () => {
