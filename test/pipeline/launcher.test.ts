@@ -149,48 +149,68 @@ describe(DestinationTaskLauncher, () => {
     });
   });
 
+  /**
+   * A sync of one stream whose source writes `records`, then waits (up to 5 s) for the connector
+   * to get records before it sends their state and the COMPLETE status. `before`: whether the
+   * connector got them before the wait ended.
+   */
+  async function sourceWaitingForRecords(
+    records: readonly unknown[],
+    knobs: Partial<Knobs>,
+    seed: readonly (typeof OLD_ROW)[] = [],
+  ) {
+    const backend = new MockBackend();
+    if (seed.length > 0) backend.seed('users', [...seed]);
+    let gotRecords!: () => void;
+    const processed = new Promise<void>((resolve) => {
+      gotRecords = resolve;
+    });
+    const { definition } = createMockDestination(
+      {
+        beforeCall: (call) => {
+          if (call.method === 'processRecords') gotRecords();
+          return undefined;
+        },
+      },
+      backend,
+    );
+    const lines = (messages: readonly unknown[]) =>
+      Buffer.from(messages.map((m) => `${JSON.stringify(m)}\n`).join(''));
+    let before: boolean | undefined;
+    async function* input(): AsyncGenerator<Buffer> {
+      yield lines(records);
+      before = await Promise.race([
+        processed.then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000)),
+      ]);
+      yield lines([
+        streamState('users', { cursor: records.length - 1 }),
+        status('users', 'COMPLETE'),
+      ]);
+    }
+    const run = await runPipeline({
+      definition,
+      catalog: catalog([{ name: 'users' }]),
+      input: input(),
+      knobs,
+    });
+    return { run, backend, before };
+  }
+
   describe('when the input waits with records read and their state not come yet', () => {
     // With many streams no batch reaches its size and states come late: the workers would idle
     // while the input is read. An idle thread hands the largest open batch over.
     it('gives a waiting worker the open batch: the connector gets the records before their state', async () => {
-      const backend = new MockBackend();
-      backend.seed('users', [OLD_ROW]);
-      let gotRecords!: () => void;
-      const processed = new Promise<void>((resolve) => {
-        gotRecords = resolve;
-      });
-      const { definition } = createMockDestination(
-        {
-          beforeCall: (call) => {
-            if (call.method === 'processRecords') gotRecords();
-            return undefined;
-          },
-        },
-        backend,
-      );
       // 800 records of ~100 bytes: the input worker sends a stream's records on at 64 KiB; above
       // the idle flush's 16 KiB, below a 16th of the batch size (which a waiting worker takes).
       const records = Array.from({ length: 800 }, (_, i) =>
         record('users', { id: i, pad: 'x'.repeat(60) }),
       );
-      const lines = (messages: unknown[]) =>
-        Buffer.from(messages.map((m) => `${JSON.stringify(m)}\n`).join(''));
-      let before: boolean | undefined;
-      async function* input(): AsyncGenerator<Buffer> {
-        yield lines(records);
-        // The source waits (up to 5 s) before it sends the state.
-        before = await Promise.race([
-          processed.then(() => true),
-          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000)),
-        ]);
-        yield lines([streamState('users', { cursor: 799 }), status('users', 'COMPLETE')]);
-      }
-      const run = await runPipeline({
-        definition,
-        catalog: catalog([{ name: 'users' }]),
-        input: input(),
-        knobs: { inputWorkers: 1, batchSizeBytes: 16 << 20 },
-      });
+      const { run, backend, before } = await sourceWaitingForRecords(
+        records,
+        { inputWorkers: 1, batchSizeBytes: 16 << 20 },
+        [OLD_ROW],
+      );
       expect(run.outcome.error).toBeUndefined();
       expect(before).toBe(true);
       expect(finalIds(backend, 'users')).toEqual(['old', ...records.map((_, i) => String(i))]);
@@ -207,37 +227,10 @@ describe(DestinationTaskLauncher, () => {
     it.each([1, 0])(
       'the connector gets them within the flush window, before more input comes (input_workers %i)',
       async (inputWorkers) => {
-        const backend = new MockBackend();
-        let gotRecords!: () => void;
-        const processed = new Promise<void>((resolve) => {
-          gotRecords = resolve;
-        });
-        const { definition } = createMockDestination(
-          {
-            beforeCall: (call) => {
-              if (call.method === 'processRecords') gotRecords();
-              return undefined;
-            },
-          },
-          backend,
-        );
         const records = Array.from({ length: 10 }, (_, i) => record('users', { id: i }));
-        const lines = (messages: unknown[]) =>
-          Buffer.from(messages.map((m) => `${JSON.stringify(m)}\n`).join(''));
-        let before: boolean | undefined;
-        async function* input(): AsyncGenerator<Buffer> {
-          yield lines(records);
-          before = await Promise.race([
-            processed.then(() => true),
-            new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000)),
-          ]);
-          yield lines([streamState('users', { cursor: 9 }), status('users', 'COMPLETE')]);
-        }
-        const run = await runPipeline({
-          definition,
-          catalog: catalog([{ name: 'users' }]),
-          input: input(),
-          knobs: { inputWorkers, flushWindowMs: 200 },
+        const { run, backend, before } = await sourceWaitingForRecords(records, {
+          inputWorkers,
+          flushWindowMs: 200,
         });
         expect(run.outcome.error).toBeUndefined();
         expect(before).toBe(true);
