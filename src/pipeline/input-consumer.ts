@@ -195,7 +195,7 @@ export class InputConsumer {
   private async readInThread(task: TaskContext): Promise<void> {
     const { ctx } = this;
     const splitter = new LineSplitter({ maxLineBytes: ctx.knobs.maxLineBytes });
-    const maxHoldMs = Math.min(MAX_HOLD_MS, ctx.knobs.flushWindowMs);
+    const { maxHoldMs } = this;
     const chunks = abortable(this.input, task.signal);
     /** When records became pending (undefined: none are). */
     let heldSince: number | undefined;
@@ -267,15 +267,13 @@ export class InputConsumer {
     const share = Math.max(1, Math.floor(ctx.memory.capacity * WORKER_BUDGET_SHARE));
     const inFlight = Math.min(BYTES_IN_FLIGHT, share);
     const hold = Math.min(WORKER_HOLD_BYTES, share);
-    const maxHoldMs = Math.min(MAX_HOLD_MS, ctx.knobs.flushWindowMs);
-    if (!ctx.memory.tryReserveSync(inFlight + hold))
-      await ctx.memory.reserveBytes(inFlight + hold, task.signal);
-    ctx.load.inputWorkerBytes = inFlight + hold;
-    const fd = this.input instanceof FileDescriptorInput ? this.input.readableFd() : undefined;
-    const started = this.input instanceof FileDescriptorInput ? this.input.takeWorker() : undefined;
-    let worker: InputWorkerClient;
+    const reserved = inFlight + hold;
+    if (!ctx.memory.tryReserveSync(reserved)) await ctx.memory.reserveBytes(reserved, task.signal);
+    ctx.load.inputWorkerBytes = reserved;
     try {
-      worker = new InputWorkerClient(
+      const input = this.input instanceof FileDescriptorInput ? this.input : undefined;
+      const fd = input?.readableFd();
+      const worker = new InputWorkerClient(
         {
           maxLineBytes: ctx.knobs.maxLineBytes,
           streamKeys: keys,
@@ -283,30 +281,32 @@ export class InputConsumer {
           ...(ctx.recordEncoders === undefined ? {} : { describeRecords: true }),
           maxUnacknowledged: inFlight,
           holdBytes: hold,
-          maxHoldMs,
+          maxHoldMs: this.maxHoldMs,
         },
-        started,
+        input?.takeWorker(),
       );
-    } catch (error) {
-      ctx.load.inputWorkerBytes = 0;
-      ctx.memory.releaseBytes(inFlight + hold);
-      throw error;
-    }
-    try {
-      if (fd !== undefined) {
-        for (;;) {
-          const packet = await untilAborted(this.nextPacket(worker), task.signal);
-          await this.routePacket(packet, keys, task);
-          if (packet.end === true) break;
-          worker.ack(packet.bytes);
-          task.updateProgress(this.stats.records);
-        }
-      } else await this.postChunks(worker, keys, task, inFlight, maxHoldMs);
+      try {
+        if (fd !== undefined) {
+          for (;;) {
+            const packet = await untilAborted(this.nextPacket(worker), task.signal);
+            await this.routePacket(packet, keys, task);
+            if (packet.end === true) break;
+            worker.ack(packet.bytes);
+            task.updateProgress(this.stats.records);
+          }
+        } else await this.postChunks(worker, keys, task, inFlight);
+      } finally {
+        await worker.terminate();
+      }
     } finally {
-      await worker.terminate();
       ctx.load.inputWorkerBytes = 0;
-      ctx.memory.releaseBytes(inFlight + hold);
+      ctx.memory.releaseBytes(reserved);
     }
+  }
+
+  /** Records held for sending go once the oldest waited this long: min(1 s, flush window). */
+  private get maxHoldMs(): number {
+    return Math.min(MAX_HOLD_MS, this.ctx.knobs.flushWindowMs);
   }
 
   /**
@@ -321,7 +321,6 @@ export class InputConsumer {
     keys: readonly string[],
     task: TaskContext,
     inFlight: number,
-    maxHoldMs: number,
   ): Promise<void> {
     const posted: number[] = [];
     let postedBytes = 0;
@@ -344,7 +343,7 @@ export class InputConsumer {
         posted.push(chunk.length);
         postedBytes += chunk.length;
         worker.push(chunk);
-        holding ??= setTimeout(postHeld, maxHoldMs);
+        holding ??= setTimeout(postHeld, this.maxHoldMs);
         while (postedBytes >= inFlight) {
           await untilAborted(
             new Promise<void>((resolve) => {
