@@ -433,13 +433,16 @@ export class DestinationTaskLauncher implements LauncherHandlers {
 
   private startTasks(root: TaskContext): void {
     const { knobs, registry } = this.#deps;
-    this.startStreamTasks(root);
+    // Bodies start in this order: setup and the input first, so that the input worker reads
+    // while the stream tasks start (a thousand streams take a while); the records wait in their
+    // streams' channels.
     this.child(root, { kind: 'setup' }, () => this.setup());
     this.child(
       root,
       { kind: 'input-consumer', terminalCondition: 'until-failure-only', unit: 'records read' },
       (t) => this.#input.run(t),
     );
+    this.startStreamTasks(root);
     this.child(
       root,
       { kind: 'heartbeat', terminalCondition: 'until-end-of-sync', internal: true },

@@ -156,6 +156,8 @@ const WORKER_HOLD_BYTES = 64 * 1024 * 1024;
 const WORKER_BUDGET_SHARE = 1 / 16;
 /** Records held are sent once the oldest waited this long (or the flush window, if shorter). */
 const MAX_HOLD_MS = 1000;
+/** The event of a flush a state asked for (one object: events are never changed). */
+const CHECKPOINT_FLUSH: StreamEvent = Object.freeze({ kind: 'flush', reason: 'checkpoint' });
 
 export class InputConsumer {
   readonly stats: InputStats = { lines: 0, records: 0, bytes: 0 };
@@ -164,6 +166,13 @@ export class InputConsumer {
   /** With record encoders: the streams and their encoders by catalog position (made with the first run). */
   #encoding: { streams: DestinationStream[]; encoders: RecordEncoder[] } | undefined;
   readonly #runEncoder = new RunEncoder();
+  /**
+   * Streams a state asked to flush, not yet told: flushes go at the end of the packet (or chunk)
+   * that asked for them, and before any wait for memory. A stream whose terminal status comes in
+   * the same packet is not told at all: its end flushes the same records, so its last state
+   * and its end of stream cost one batch, not two (a source ends a stream with its last state).
+   */
+  readonly #flushes = new Set<string>();
 
   constructor(
     private readonly ctx: PipelineContext,
@@ -215,6 +224,7 @@ export class InputConsumer {
         for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
           await this.parseAndRoute(line, task);
         }
+        await this.sendFlushes(task);
         task.updateProgress(this.stats.records);
         if (this.#pending.empty) heldSince = undefined;
         else heldSince ??= Date.now();
@@ -227,6 +237,7 @@ export class InputConsumer {
     const last = splitter.end();
     if (last !== undefined) await this.parseAndRoute(last, task);
     await this.sendPending(task);
+    await this.sendFlushes(task);
   }
 
   private async parseAndRoute(line: Line, task: TaskContext): Promise<void> {
@@ -458,6 +469,7 @@ export class InputConsumer {
       }
       await this.handle(message, { bytes: line, lineNumber: item.lineNumber }, task);
     }
+    await this.sendFlushes(task);
     if (packet.error !== undefined) {
       const streams = keys.map((key) => {
         const stream = ctx.streams.get(key)?.stream;
@@ -525,6 +537,8 @@ export class InputConsumer {
   /** Sends what was collected, then waits for `size` bytes of memory. */
   private async reserve(size: number, task: TaskContext): Promise<void> {
     await this.sendPending(task);
+    // A state's records must be able to reach the destination while this waits.
+    await this.sendFlushes(task);
     // Streams holding records in memory write them out, so the wait can end.
     for (const plumbing of this.ctx.streams.values()) {
       if (!plumbing.events.closed) plumbing.events.trySend({ kind: 'flush', reason: 'memory' });
@@ -561,6 +575,18 @@ export class InputConsumer {
     } catch (error) {
       ctx.memory.releaseBytes(size);
       throw error;
+    }
+  }
+
+  /** Tells the streams in `#flushes` to flush their open batch (see `#flushes`). */
+  private async sendFlushes(task: TaskContext): Promise<void> {
+    if (this.#flushes.size === 0) return;
+    const keys = [...this.#flushes];
+    this.#flushes.clear();
+    for (const key of keys) {
+      const events = this.ctx.streams.get(key)?.events;
+      if (events === undefined || events.closed) continue;
+      if (!events.trySend(CHECKPOINT_FLUSH)) await events.send(CHECKPOINT_FLUSH, task.signal);
     }
   }
 
@@ -668,11 +694,7 @@ export class InputConsumer {
       case 'state': {
         const flush = await ctx.handlers.handleCheckpoint(message, size);
         handOver();
-        for (const key of flush) {
-          const events = ctx.streams.get(key)?.events;
-          if (events !== undefined && !events.closed)
-            await events.send({ kind: 'flush', reason: 'checkpoint' }, task.signal);
-        }
+        for (const key of flush) this.#flushes.add(key);
         return;
       }
       case 'stream_status': {
@@ -684,6 +706,8 @@ export class InputConsumer {
         const manager = ctx.sync.stream(message.streamKey);
         if (manager.endOfStream !== 'open') return; // a repeated terminal status changes nothing
         manager.markEndOfStream(message.status === 'COMPLETE');
+        // The end flushes the stream's last batch: a flush a state asked for is part of it.
+        this.#flushes.delete(message.streamKey);
         await plumbing.events.send({ kind: 'end' }, task.signal);
         plumbing.events.close();
         return;

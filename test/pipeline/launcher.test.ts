@@ -47,6 +47,7 @@ interface SyncOptions {
   readonly signal?: AbortSignal;
   readonly backend?: MockBackend;
   readonly registry?: TaskRegistry;
+  readonly chunkSizes?: readonly number[];
 }
 
 async function sync(messages: readonly unknown[], options: SyncOptions = {}): Promise<Sync> {
@@ -63,6 +64,7 @@ async function sync(messages: readonly unknown[], options: SyncOptions = {}): Pr
     ...(options.onLine === undefined ? {} : { onLine: options.onLine }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.registry === undefined ? {} : { registry: options.registry }),
+    ...(options.chunkSizes === undefined ? {} : { chunkSizes: options.chunkSizes }),
   });
   const echoed = run.echoedStates.map((m) => {
     const state = m.state as {
@@ -236,6 +238,46 @@ describe(DestinationTaskLauncher, () => {
         expect(before).toBe(true);
         expect(finalIds(backend, 'users')).toEqual(records.map((_, i) => String(i)));
         expect(run.echoedStates).toHaveLength(1);
+        expectCleanEnd(run);
+      },
+    );
+  });
+
+  describe("when a stream's last state and its terminal status come together", () => {
+    // A source ends a stream with its last state: the flush the state asks for waits for the
+    // end of its packet (or chunk), and the terminal status in it flushes the same records, so
+    // the stream's last records and its end are one batch, not a batch and an empty one.
+    const messages = [
+      record('users', { id: 1 }),
+      record('users', { id: 2 }),
+      streamState('users', { n: 1 }),
+      status('users', 'COMPLETE'),
+    ];
+    const lines = messages.map((m) => `${JSON.stringify(m)}\n`);
+    /** Bytes up to and including the state: the status then comes in a chunk of its own. */
+    const untilState = Buffer.byteLength(lines.slice(0, 3).join(''));
+
+    const split = [untilState, 1 << 20];
+    it.each([
+      { inputWorkers: 1, input: 'one chunk', chunkSizes: undefined, batches: 1 },
+      { inputWorkers: 0, input: 'one chunk', chunkSizes: undefined, batches: 1 },
+      { inputWorkers: 1, input: 'the status in a later chunk', chunkSizes: split, batches: 2 },
+      { inputWorkers: 0, input: 'the status in a later chunk', chunkSizes: split, batches: 2 },
+    ])(
+      'input_workers $inputWorkers, $input: echoes the state, loads both records, in $batches batch(es)',
+      async ({ inputWorkers, chunkSizes, batches }) => {
+        const { run, backend, echoed } = await sync(messages, {
+          knobs: { inputWorkers, batchSizeBytes: 1 << 20 },
+          ...(chunkSizes === undefined ? {} : { chunkSizes }),
+        });
+        expect(run.outcome.error).toBeUndefined();
+        expect(run.outcome.status).toBe('succeeded');
+        expect(echoed).toEqual([{ n: 1 }]);
+        expect(finalIds(backend, 'users')).toEqual(['old', '1', '2']);
+        expect(run.launcher.streamSummaries()[0]).toMatchObject({
+          recordsPersisted: 2,
+          batches,
+        });
         expectCleanEnd(run);
       },
     );
