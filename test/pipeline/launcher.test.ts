@@ -243,28 +243,35 @@ describe(DestinationTaskLauncher, () => {
     );
   });
 
-  describe("when a stream's last state and its terminal status come together", () => {
-    // A source ends a stream with its last state: the flush the state asks for waits for the
-    // end of its packet (or chunk), and the terminal status in it flushes the same records, so
-    // the stream's last records and its end are one batch, not a batch and an empty one.
+  describe('when states and a terminal status are read together', () => {
+    // The flushes states ask for wait for the end of the packet (or chunk) they came in: the
+    // states read together end one batch of their stream, and a terminal status read with them
+    // flushes the same records (a source ends a stream with its last state), so a stream's
+    // last records and its end are one batch, not a batch and an empty one.
     const messages = [
       record('users', { id: 1 }),
-      record('users', { id: 2 }),
       streamState('users', { n: 1 }),
+      record('users', { id: 2 }),
+      streamState('users', { n: 2 }),
+      record('users', { id: 3 }),
+      streamState('users', { n: 3 }),
       status('users', 'COMPLETE'),
     ];
     const lines = messages.map((m) => `${JSON.stringify(m)}\n`);
-    /** Bytes up to and including the state: the status then comes in a chunk of its own. */
-    const untilState = Buffer.byteLength(lines.slice(0, 3).join(''));
+    /** Bytes of the first `n` lines. */
+    const upTo = (n: number): number => Buffer.byteLength(lines.slice(0, n).join(''));
 
-    const split = [untilState, 1 << 20];
     it.each([
       { inputWorkers: 1, input: 'one chunk', chunkSizes: undefined, batches: 1 },
       { inputWorkers: 0, input: 'one chunk', chunkSizes: undefined, batches: 1 },
-      { inputWorkers: 1, input: 'the status in a later chunk', chunkSizes: split, batches: 2 },
-      { inputWorkers: 0, input: 'the status in a later chunk', chunkSizes: split, batches: 2 },
+      // The first two states in one chunk, the last state and the status in the next.
+      { inputWorkers: 1, input: 'two chunks', chunkSizes: [upTo(4), 1 << 20], batches: 2 },
+      { inputWorkers: 0, input: 'two chunks', chunkSizes: [upTo(4), 1 << 20], batches: 2 },
+      // The status alone in the last chunk: the last state ends a batch, the end another.
+      { inputWorkers: 1, input: 'the status apart', chunkSizes: [upTo(6), 1 << 20], batches: 2 },
+      { inputWorkers: 0, input: 'the status apart', chunkSizes: [upTo(6), 1 << 20], batches: 2 },
     ])(
-      'input_workers $inputWorkers, $input: echoes the state, loads both records, in $batches batch(es)',
+      'input_workers $inputWorkers, $input: echoes every state in order, loads every record, in $batches batch(es)',
       async ({ inputWorkers, chunkSizes, batches }) => {
         const { run, backend, echoed } = await sync(messages, {
           knobs: { inputWorkers, batchSizeBytes: 1 << 20 },
@@ -272,10 +279,10 @@ describe(DestinationTaskLauncher, () => {
         });
         expect(run.outcome.error).toBeUndefined();
         expect(run.outcome.status).toBe('succeeded');
-        expect(echoed).toEqual([{ n: 1 }]);
-        expect(finalIds(backend, 'users')).toEqual(['old', '1', '2']);
+        expect(echoed).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+        expect(finalIds(backend, 'users')).toEqual(['old', '1', '2', '3']);
         expect(run.launcher.streamSummaries()[0]).toMatchObject({
-          recordsPersisted: 2,
+          recordsPersisted: 3,
           batches,
         });
         expectCleanEnd(run);
