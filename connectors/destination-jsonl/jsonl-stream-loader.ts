@@ -43,6 +43,7 @@ import {
   tempFileGeneration,
   tempFileName,
 } from './safe-names.js';
+import { StagingBuffers } from './staging-buffers.js';
 
 /** What an appended batch holds instead of its lines. */
 const APPENDED = Buffer.alloc(0);
@@ -57,6 +58,8 @@ class StagedLines implements Batch {
     /** The lines; let go once appended (the batch may be kept a while after). */
     public bytes: Buffer,
     readonly records: number,
+    /** The staging buffer `bytes` lies in, given back once appended (none: its own buffer). */
+    public staging: Buffer | undefined = undefined,
   ) {}
 }
 
@@ -78,6 +81,8 @@ export class JsonlStreamLoader implements StreamLoader, BatchAccumulator {
     readonly stream: DestinationStream,
     destinationPath: string,
     logger: Logger,
+    /** Where staged batches' buffers come from and go back to (the writer shares one). */
+    private readonly staging: StagingBuffers = new StagingBuffers(),
   ) {
     this.location = streamFileLocation(destinationPath, stream.namespace, stream.name);
     this.generation = stream.generationId ?? 0;
@@ -140,17 +145,18 @@ export class JsonlStreamLoader implements StreamLoader, BatchAccumulator {
   ): Promise<Batch> {
     if (records.count === 0) return COMPLETE_BATCH;
     // The lines and their newlines: the exact size, unless a caller counts otherwise.
-    let bytes = Buffer.allocUnsafe(sizeBytes + records.count);
+    let bytes = this.staging.take(sizeBytes + records.count);
     let used = 0;
     for (const chunk of records.chunks) {
       if (bytes.length - used < chunk.length) {
-        const grown = Buffer.allocUnsafe(Math.max(2 * bytes.length, used + chunk.length));
+        const grown = this.staging.take(Math.max(2 * bytes.length, used + chunk.length));
         bytes.copy(grown, 0, 0, used);
+        this.staging.give(bytes);
         bytes = grown;
       }
       used += chunk.copy(bytes, used);
     }
-    return new StagedLines(bytes.subarray(0, used), records.count);
+    return new StagedLines(bytes.subarray(0, used), records.count, bytes);
   }
 
   async processBatch(batch: Batch): Promise<Batch> {
@@ -175,6 +181,8 @@ export class JsonlStreamLoader implements StreamLoader, BatchAccumulator {
       this.recordsWritten += batch.records;
       batch.appended = true;
       batch.bytes = APPENDED;
+      if (batch.staging !== undefined) this.staging.give(batch.staging);
+      batch.staging = undefined;
       return COMPLETE_BATCH;
     });
   }

@@ -15,6 +15,7 @@ import { type JsonlConfig, toJsonlConfig } from './jsonl-config.js';
 import { fileSystemError } from './jsonl-errors.js';
 import { jsonlLine } from './jsonl-line.js';
 import { JsonlStreamLoader } from './jsonl-stream-loader.js';
+import { StagingBuffers } from './staging-buffers.js';
 
 const JSONL_ENCODER: RecordEncoder = { encode: (record) => jsonlLine(record) };
 
@@ -30,6 +31,8 @@ export async function prepareDestination(destinationPath: string): Promise<void>
 @injectable()
 export class JsonlWriter implements DestinationWriter {
   readonly config: JsonlConfig;
+  /** Shared by every stream's loader: a few buffers for all the sync's staged batches. */
+  readonly #staging = new StagingBuffers();
 
   constructor(
     @inject(TOKENS.Config) config: JsonObject,
@@ -52,7 +55,7 @@ export class JsonlWriter implements DestinationWriter {
   }
 
   createStreamLoader(stream: DestinationStream): StreamLoader {
-    return new JsonlStreamLoader(stream, this.config.destinationPath, this.logger);
+    return new JsonlStreamLoader(stream, this.config.destinationPath, this.logger, this.#staging);
   }
 
   async teardown(failure?: unknown): Promise<void> {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { JsonlStreamLoader } from '../../../connectors/destination-jsonl/jsonl-stream-loader.js';
+import { StagingBuffers } from '../../../connectors/destination-jsonl/staging-buffers.js';
 import {
   type DestinationStream,
   type ImportType,
@@ -152,6 +153,44 @@ describe('JsonlStreamLoader', () => {
         );
       }
       expect(new Set(data.map((d) => d.b)).size).toBe(40);
+    });
+
+    it('appends whole batches when their staging buffers are used again', async () => {
+      // Batches of a MiB or more copy their lines into staging buffers that go back to the
+      // writer's pool once appended: a buffer used again holds the next batch's lines only.
+      const root = tempDir();
+      const staging = new StagingBuffers(2);
+      const loader = new JsonlStreamLoader(stream(), root, logger, staging);
+      await loader.start();
+      const line = (b: number, i: number): string =>
+        `${JSON.stringify({ _airbyte_data: { b, i, pad: 'x'.repeat(1000 - b * 40) } })}\n`;
+      const encoded = (b: number, count: number) => {
+        const lines = Array.from({ length: count }, (_, i) => Buffer.from(line(b, i)));
+        const size = lines.reduce((n, l) => n + l.length - 1, 0);
+        return { records: { chunks: lines, count }, size };
+      };
+      const used = new Set<Buffer>();
+      // Two at a time, as two ProcessRecords workers stage them, then appended in order.
+      for (let b = 0; b < 6; b += 2) {
+        const staged: Batch[] = [];
+        for (const k of [b, b + 1]) {
+          const { records: batch, size } = encoded(k, 1500 - k * 20);
+          staged.push(await loader.processEncodedRecords(batch, size, false));
+        }
+        for (const batch of staged) {
+          used.add((batch as unknown as { staging: Buffer }).staging);
+          expect((await loader.processBatch(batch)).state).toBe('COMPLETE');
+        }
+      }
+      await loader.close();
+      // Six batches (1.0–1.5 MB, each in a 2 MiB buffer) through two buffers.
+      expect(used.size).toBe(2);
+      expect(staging.kept).toBe(2);
+      const data = dataOf(loader.location.file) as { b: number; i: number }[];
+      const expected = [0, 1, 2, 3, 4, 5].flatMap((b) =>
+        Array.from({ length: 1500 - b * 20 }, (_, i) => expect.objectContaining({ b, i })),
+      );
+      expect(data).toEqual(expected);
     });
 
     it('removes an unterminated last line left by an interrupted write, then appends', async () => {
