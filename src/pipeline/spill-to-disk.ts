@@ -3,10 +3,10 @@
  * batch to the ProcessRecords workers. A batch is flushed when it reaches the batch size, when a
  * checkpoint asks for it (InputConsumer asks once per packet or chunk of input, for all the
  * states in it, and not at all when the stream's end came in it too: the end flushes), when it
- * is older than the flush window, when a forced flush comes, when
- * a worker waits for a batch and this one holds a 16th of the batch size (so that the connector
- * starts early and keeps busy), when the input and a worker both wait and this is the largest
- * open batch (`askForIdleFlush`), and at the end of the stream.
+ * is older than the flush window, when a forced flush comes, when a worker waits for a batch and
+ * this one holds a 16th of the batch size (so that the connector starts early and keeps busy),
+ * when the input and a worker both wait and this is the largest open batch (`askForIdleFlush`),
+ * and at the end of the stream.
  *
  * Two paths, one batch at a time:
  * - memory path (while the workers keep up): the batch keeps the line runs it was sent (each
