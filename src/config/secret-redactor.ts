@@ -78,6 +78,11 @@ export class SecretRedactor {
 function containsError(value: unknown, depth: number): boolean {
   if (value instanceof Error) return true;
   if (depth > 4 || value === null || typeof value !== 'object') return false;
-  for (const v of Object.values(value)) if (containsError(v, depth + 1)) return true;
+  // A `for…in` over own keys, not Object.values: no array per call (every finished task's payload
+  // passes here).
+  for (const k in value) {
+    if (Object.hasOwn(value, k) && containsError((value as Record<string, unknown>)[k], depth + 1))
+      return true;
+  }
   return false;
 }

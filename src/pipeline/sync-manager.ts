@@ -38,6 +38,9 @@ export interface GlobalCheckpoint {
 
 export class SyncManager {
   readonly #streams = new Map<string, StreamManager>();
+  /** The managers in catalog order, and the first that may still be active (see `hasActiveStreams`). */
+  readonly #order: StreamManager[] = [];
+  #firstActive = 0;
   #inputConsumed = false;
   #result: SyncResult = { status: 'running' };
 
@@ -47,6 +50,7 @@ export class SyncManager {
       const manager = new StreamManager(descriptor);
       if (this.#streams.has(manager.key)) throw new DuplicateStreamError(descriptor);
       this.#streams.set(manager.key, manager);
+      this.#order.push(manager);
     }
   }
 
@@ -123,12 +127,15 @@ export class SyncManager {
   }
 
   /**
-   * Whether a stream has neither succeeded nor failed yet. Without a copy of the streams: the
-   * launcher asks after every stream that closes.
+   * Whether a stream has neither succeeded nor failed yet. The launcher asks after every stream
+   * that closes; a stream's outcome never goes back to active, so the streams passed over once
+   * are not looked at again (amortized O(1) per call, not O(streams)).
    */
   hasActiveStreams(): boolean {
-    for (const manager of this.#streams.values()) if (manager.isActive) return true;
-    return false;
+    const order = this.#order;
+    while (this.#firstActive < order.length && !order[this.#firstActive]!.isActive)
+      this.#firstActive++;
+    return this.#firstActive < order.length;
   }
 
   /** The streams that have neither succeeded nor failed. */

@@ -22,7 +22,10 @@ export function addStats(a: TaskStats, b: TaskStats): TaskStats {
 
 /** A problem description if any field of `delta` is negative or not finite, else undefined. */
 export function statsDeltaProblem(delta: StatsDelta): string | undefined {
-  for (const [field, value] of Object.entries(delta)) {
+  // A `for…in` over own keys, not Object.entries: no array per call (every batch adds stats).
+  for (const field in delta) {
+    if (!Object.hasOwn(delta, field)) continue;
+    const value: unknown = (delta as Record<string, unknown>)[field];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       return `${field} must be a finite number ≥ 0, got ${String(value)}`;

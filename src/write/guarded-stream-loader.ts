@@ -44,35 +44,56 @@ function connectorFailure(
   });
 }
 
-/** Runs one connector call with a timeout and classification. */
-export async function callConnector<T>(
+/** `what`, and the stream it is for (built only when a message needs it). */
+function callSite(what: string, stream: DestinationStream | undefined): string {
+  return stream === undefined ? what : `${what} for stream ${stream.label}`;
+}
+
+/**
+ * Runs one connector call with a timeout and classification. `fn` runs on a later microtask,
+ * never inside the caller's own turn. One promise and one timer per call, no `Promise.race`:
+ * a sync of many streams makes several calls per stream and per batch (see
+ * docs/performance.md).
+ */
+export function callConnector<T>(
   what: string,
   stream: DestinationStream | undefined,
   timeoutMs: number,
   fn: () => T | Promise<T>,
 ): Promise<T> {
-  const where = stream === undefined ? what : `${what} for stream ${stream.label}`;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new ConnectorTimeoutError(
-            `connector call ${where} did not finish within ${timeoutMs} ms`,
-            { stream: stream?.descriptor },
-          ),
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      reject(
+        new ConnectorTimeoutError(
+          `connector call ${callSite(what, stream)} did not finish within ${timeoutMs} ms`,
+          { stream: stream?.descriptor },
         ),
-      timeoutMs,
-    );
+      );
+    }, timeoutMs);
     timer.unref?.();
+    const fulfilled = (value: T): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(value);
+    };
+    const failed = (error: unknown): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(connectorFailure(callSite(what, stream), stream, error));
+    };
+    queueMicrotask(() => {
+      try {
+        Promise.resolve(fn()).then(fulfilled, failed);
+      } catch (error) {
+        failed(error);
+      }
+    });
   });
-  try {
-    return await Promise.race([Promise.resolve().then(fn), timeout]);
-  } catch (error) {
-    throw connectorFailure(where, stream, error);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 type LoaderPhase = 'new' | 'starting' | 'started' | 'start-failed' | 'closed';

@@ -150,6 +150,35 @@ describe(SyncManager, () => {
       expect(sync.hasActiveStreams()).toBe(false);
       expect(sync.activeStreams()).toEqual([]);
     });
+
+    it('agrees with the streams themselves whatever order they end in', () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 12 }).chain((count) =>
+            fc.tuple(
+              fc.constant(count),
+              // The streams' ends, in the order they happen: a stream index and its outcome.
+              fc.array(fc.tuple(fc.nat({ max: count - 1 }), fc.boolean()), { maxLength: 30 }),
+            ),
+          ),
+          ([count, ends]) => {
+            const sync = new SyncManager(
+              Array.from({ length: count }, (_, i) => ({ name: `s${i}` })),
+            );
+            for (const [index, succeeds] of ends) {
+              const stream = sync.stream(streamKey({ name: `s${index}` }));
+              if (stream.isActive) {
+                if (succeeds) {
+                  stream.markEndOfStream(true);
+                  stream.markSucceeded();
+                } else stream.markFailed(new Error('failed'));
+              }
+              expect(sync.hasActiveStreams()).toBe(sync.streams().some((s) => s.isActive));
+            }
+          },
+        ),
+      );
+    });
   });
 
   describe('.markSyncSucceeded', () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { resolveCatalog } from '../../src/catalog/destination-catalog.js';
 import { classifyError } from '../../src/errors/classify-error.js';
 import { ConfigError } from '../../src/errors/destkit-error.js';
@@ -6,6 +6,7 @@ import type { Batch, StreamLoader } from '../../src/write/destination-writer.js'
 import {
   ConnectorCallError,
   ConnectorTimeoutError,
+  callConnector,
   GuardedStreamLoader,
   LoaderLifecycleError,
 } from '../../src/write/guarded-stream-loader.js';
@@ -117,5 +118,66 @@ describe(GuardedStreamLoader, () => {
       message: 'connector call processBatch for stream orders failed: undefined is not a function',
       stream: { name: 'orders' },
     });
+  });
+});
+
+describe(callConnector, () => {
+  it('runs the call after the caller returns, never inside its turn', async () => {
+    let ran = false;
+    const call = callConnector('setup', undefined, 1000, () => {
+      ran = true;
+      return 'ready';
+    });
+    expect(ran).toBe(false);
+    await expect(call).resolves.toBe('ready');
+    expect(ran).toBe(true);
+  });
+
+  it('resolves a plain value and classifies a synchronous throw as a failed call', async () => {
+    await expect(callConnector('close', stream, 1000, () => 7)).resolves.toBe(7);
+    const error = await callConnector('close', stream, 1000, () => {
+      throw new RangeError('bad state');
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectorCallError);
+    expect((error as Error).message).toBe(
+      'connector call close for stream orders failed: bad state',
+    );
+  });
+
+  it('keeps its first outcome: a call that settles after its timeout changes nothing', async () => {
+    let settle!: (value: string) => void;
+    let fail!: (error: Error) => void;
+    const late = callConnector(
+      'processBatch',
+      stream,
+      10,
+      () =>
+        new Promise<string>((resolve, reject) => {
+          settle = resolve;
+          fail = reject;
+        }),
+    );
+    const error = await late.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectorTimeoutError);
+    settle('too late');
+    fail(new Error('also too late'));
+    await expect(late).rejects.toBe(error);
+  });
+
+  it('clears its timer once the call settles', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const call = callConnector('start', stream, 30_000, async () => 'started');
+      expect(vi.getTimerCount()).toBe(1);
+      await expect(call).resolves.toBe('started');
+      expect(vi.getTimerCount()).toBe(0);
+      const failed = callConnector('start', stream, 30_000, async () => {
+        throw new Error('no');
+      });
+      await expect(failed).rejects.toBeInstanceOf(ConnectorCallError);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
