@@ -38,7 +38,7 @@ export interface GlobalCheckpoint {
 
 export class SyncManager {
   readonly #streams = new Map<string, StreamManager>();
-  /** The managers in catalog order, and the first that may still be active (see `hasActiveStreams`). */
+  /** The managers in catalog order; the first that may still be active (`hasActiveStreams`). */
   readonly #order: StreamManager[] = [];
   #firstActive = 0;
   #inputConsumed = false;
