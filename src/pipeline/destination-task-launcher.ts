@@ -247,6 +247,7 @@ export class DestinationTaskLauncher implements LauncherHandlers {
         openBatchAt: undefined,
         openBatchBytes: 0,
         idleFlushAsked: false,
+        checkpointWaiting: false,
         endBatchDone: false,
       });
       fileProducers.set(stream.key, files.addProducer());

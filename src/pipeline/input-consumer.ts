@@ -40,7 +40,7 @@ import { concernedStreams, PendingLines } from './pending-lines.js';
 import type { PipelineContext, StreamPlumbing } from './pipeline-context.js';
 import type { StreamEvent } from './pipeline-items.js';
 import { RunEncoder } from './run-encoder.js';
-import { askForIdleFlush } from './spill-to-disk.js';
+import { askForIdleFlush, askForWaitingCheckpoint } from './spill-to-disk.js';
 
 export interface InputStats {
   lines: number;
@@ -408,7 +408,8 @@ export class InputConsumer {
     const { load, files } = this.ctx;
     const idle = setImmediate(() => {
       load.inputIdle = true;
-      if (files.waitingReceivers > 0) askForIdleFlush(this.ctx);
+      if (files.waitingReceivers > 0 && !askForWaitingCheckpoint(this.ctx))
+        askForIdleFlush(this.ctx);
     });
     const arrived = (): void => {
       clearImmediate(idle);

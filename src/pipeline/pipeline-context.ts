@@ -59,6 +59,11 @@ export interface StreamPlumbing {
   openBatchBytes: number;
   /** An `idle` flush was sent to the open batch and not handled yet. */
   idleFlushAsked: boolean;
+  /**
+   * A state asked the open batch to flush while batches already waited for a worker, and it has
+   * not flushed since: it is in `LoadGauge.checkpointsWaiting` (see `askForWaitingCheckpoint`).
+   */
+  checkpointWaiting: boolean;
 }
 
 export interface PipelineContext {
@@ -108,6 +113,11 @@ export interface LoadGauge {
    * ahead and hold in records not posted yet): a standing reservation, not records of a batch.
    */
   inputWorkerBytes: number;
+  /**
+   * Streams whose open batch holds a state's records and waits to flush until the queue of
+   * batches runs dry (see `askForWaitingCheckpoint`).
+   */
+  readonly checkpointsWaiting: Set<StreamPlumbing>;
 }
 
 /** A gauge of a sync that has not started: nothing running, pending or waiting. */
@@ -119,5 +129,6 @@ export function idleLoadGauge(): LoadGauge {
     memoryBatchBytesWaiting: 0,
     inputIdle: false,
     inputWorkerBytes: 0,
+    checkpointsWaiting: new Set(),
   };
 }

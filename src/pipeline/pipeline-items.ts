@@ -23,7 +23,7 @@ import type { IndexRange } from './range-set.js';
  * input and a ProcessRecords worker both wait, and this stream holds the largest open batch (see
  * `askForIdleFlush`).
  */
-export type FlushReason = 'checkpoint' | 'age' | 'forced' | 'memory' | 'idle';
+export type FlushReason = 'checkpoint' | 'age' | 'forced' | 'memory' | 'idle' | 'checkpoint-due';
 
 export type StreamEvent =
   | {

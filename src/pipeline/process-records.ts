@@ -21,7 +21,7 @@ import {
   type SpilledBatch,
 } from './pipeline-items.js';
 import { readRuns, readSpillFile, readSpillFileLines, runLines } from './spill-file-reader.js';
-import { askForIdleFlush } from './spill-to-disk.js';
+import { askForIdleFlush, askForWaitingCheckpoint } from './spill-to-disk.js';
 
 const NO_RECORDS: readonly DestinationRecord[] = Object.freeze([]);
 const NO_LINES: readonly Buffer[] = Object.freeze([]);
@@ -45,9 +45,14 @@ export class ProcessRecordsWorker {
         await nextTurn();
         // About to wait with nothing to do while the input waits too: the largest open batch is
         // worth more now than later.
-        if (this.ctx.load.inputIdle && this.ctx.files.buffered === 0) askForIdleFlush(this.ctx);
-        const item = await this.ctx.files.receive(task.signal);
+        const { files, load } = this.ctx;
+        if (files.buffered === 0 && !askForWaitingCheckpoint(this.ctx) && load.inputIdle)
+          askForIdleFlush(this.ctx);
+        const item = await files.receive(task.signal);
         if (item === END) break;
+        // Took the last batch waiting: a state's batch that waited behind it goes now, so that it
+        // is ready when this one is done.
+        if (files.buffered === 0) askForWaitingCheckpoint(this.ctx);
         leftFileQueue(this.ctx.load, item);
         let started = false;
         const parentId = this.ctx.streams.get(item.stream.key)?.taskId ?? task.id;

@@ -2,7 +2,8 @@
  * SpillToDisk (one per stream): drains the stream's record events into batches and hands each
  * batch to the ProcessRecords workers. A batch is flushed when it reaches the batch size, when a
  * checkpoint asks for it (InputConsumer asks once per packet or chunk of input, for all the
- * states in it, and not at all when the stream's end came in it too: the end flushes), when it
+ * states in it, and not at all when the stream's end came in it too: the end flushes; a small
+ * batch's checkpoint waits while other batches wait for a worker, `checkpointCanWait`), when it
  * is older than the flush window, when a forced flush comes, when a worker waits for a batch and
  * this one holds a 16th of the batch size (so that the connector starts early and keeps busy),
  * when the input and a worker both wait and this is the largest open batch (`askForIdleFlush`),
@@ -81,6 +82,30 @@ export function askForIdleFlush(ctx: PipelineContext): boolean {
   return true;
 }
 
+/** The flush event `askForWaitingCheckpoint` sends (one object: events are never changed). */
+const CHECKPOINT_DUE: StreamEvent = Object.freeze({ kind: 'flush', reason: 'checkpoint-due' });
+
+/**
+ * The queue of batches ran dry (a ProcessRecords worker took the last one, or is about to wait
+ * for one): asks the stream with the largest open batch among those holding a state that waited
+ * (`checkpointsWaiting`) to flush it now. Returns whether it asked.
+ */
+export function askForWaitingCheckpoint(ctx: PipelineContext): boolean {
+  const waiting = ctx.load.checkpointsWaiting;
+  if (waiting.size === 0) return false;
+  let best: StreamPlumbing | undefined;
+  for (const plumbing of waiting) {
+    if (best === undefined || plumbing.openBatchBytes > best.openBatchBytes) best = plumbing;
+  }
+  if (best === undefined) return false;
+  // A full event channel keeps the stream waiting: its batch still goes at its size, its age,
+  // the next ask or its end.
+  if (!best.events.closed && !best.events.trySend(CHECKPOINT_DUE)) return false;
+  waiting.delete(best);
+  best.checkpointWaiting = false;
+  return !best.events.closed;
+}
+
 export class RecordIndexGapError extends SystemError {
   override readonly code = 'SPILL_INDEX_GAP';
 }
@@ -111,6 +136,8 @@ interface OpenBatch {
 
 export class SpillToDisk {
   #batch: OpenBatch | undefined;
+  /** The open batch holds a state's records whose flush waits (see `checkpointCanWait`). */
+  #checkpointWaits = false;
   #nextIndex = 0;
   #task: TaskContext | undefined;
 
@@ -206,6 +233,14 @@ export class SpillToDisk {
             await this.flush(false, task);
           return;
         }
+        if (event.reason === 'checkpoint' && this.checkpointCanWait(batch)) {
+          this.#checkpointWaits = true;
+          this.plumbing.checkpointWaiting = true;
+          ctx.load.checkpointsWaiting.add(this.plumbing);
+          return;
+        }
+        // Asked for a batch that has flushed since (at its size, say): the new one has no state.
+        if (event.reason === 'checkpoint-due' && !this.#checkpointWaits) return;
         if (event.reason !== 'age' || this.now() - batch.openedAt >= ctx.knobs.flushWindowMs)
           await this.flush(false, task);
         return;
@@ -213,6 +248,18 @@ export class SpillToDisk {
       case 'end':
         return;
     }
+  }
+
+  /**
+   * A state's flush of a small batch (under a 16th of the batch size) waits while other batches
+   * wait for a worker: cut now, the batch would only wait behind them, and would cost a batch's
+   * bookkeeping for a few records. It goes when the queue runs dry (`askForWaitingCheckpoint`),
+   * or at its size, its age, a forced flush or the stream's end, whichever comes first; later
+   * states of the stream join it meanwhile.
+   */
+  private checkpointCanWait(batch: OpenBatch): boolean {
+    const { files, knobs } = this.ctx;
+    return files.buffered > 0 && batch.bytes < knobs.batchSizeBytes * IDLE_FLUSH_SHARE;
   }
 
   /** The memory path while no batch waits for a worker; the spill path otherwise. */
@@ -241,6 +288,11 @@ export class SpillToDisk {
     plumbing.openBatchAt = batch?.openedAt;
     plumbing.openBatchBytes = batch?.bytes ?? 0;
     plumbing.idleFlushAsked = false;
+    this.#checkpointWaits = false;
+    if (plumbing.checkpointWaiting) {
+      plumbing.checkpointWaiting = false;
+      this.ctx.load.checkpointsWaiting.delete(plumbing);
+    }
   }
 
   /**

@@ -243,6 +243,76 @@ describe(DestinationTaskLauncher, () => {
     );
   });
 
+  describe('when states come while batches wait for a worker', () => {
+    // A state's flush of a small batch waits while another batch waits for a worker (it would
+    // only queue behind it): the states that come meanwhile join its batch, and it goes once the
+    // queue runs dry, while the input is still open (not at the flush window, not at the end).
+    it.each([1, 0])(
+      'joins their records into one batch and echoes every state before the input ends (input_workers %i)',
+      async (inputWorkers) => {
+        const STATES = 8;
+        const backend = new MockBackend();
+        let release!: () => void;
+        const released = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        const { definition } = createMockDestination(
+          {
+            // The first two batches keep both ProcessRecords workers busy until released.
+            beforeCall: (call) =>
+              call.method === 'processRecords' && call.n <= 2 ? released : undefined,
+          },
+          backend,
+        );
+        let echoes = 0;
+        let allEchoed!: () => void;
+        const echoedAll = new Promise<void>((resolve) => {
+          allEchoed = resolve;
+        });
+        const lines = (messages: readonly unknown[]) =>
+          Buffer.from(messages.map((m) => `${JSON.stringify(m)}\n`).join(''));
+        let before: boolean | undefined;
+        async function* input(): AsyncGenerator<Buffer> {
+          for (let i = 0; i < STATES; i++) {
+            yield lines([record('users', { id: i }), streamState('users', { n: i })]);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          release();
+          before = await Promise.race([
+            echoedAll.then(() => true),
+            new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000)),
+          ]);
+          yield lines([status('users', 'COMPLETE')]);
+        }
+        const run = await runPipeline({
+          definition,
+          catalog: catalog([{ name: 'users' }]),
+          input: input(),
+          knobs: { inputWorkers, batchSizeBytes: 1 << 20, flushWindowMs: 60_000 },
+          onLine: (line) => {
+            if (line.includes('"STATE"') && ++echoes === STATES) allEchoed();
+          },
+        });
+        expect(run.outcome.error).toBeUndefined();
+        expect(before).toBe(true);
+        expect(
+          run.echoedStates.map(
+            (m) => (m.state as { stream: { stream_state: unknown } }).stream.stream_state,
+          ),
+        ).toEqual(Array.from({ length: STATES }, (_, n) => ({ n })));
+        expect(finalIds(backend, 'users')).toEqual(
+          Array.from({ length: STATES }, (_, i) => String(i)),
+        );
+        // Two batches held, one waiting, the rest joined into one, and the end: five; a batch
+        // per state would make nine.
+        const records = backend.callsOf('processRecords').length;
+        expect(records).toBeLessThan(STATES);
+        expect(run.launcher.streamSummaries()[0]?.batches).toBe(records);
+        expectCleanEnd(run);
+      },
+    );
+  });
+
   describe('when states and a terminal status are read together', () => {
     // The flushes states ask for wait for the end of the packet (or chunk) they came in: the
     // states read together end one batch of their stream, and a terminal status read with them

@@ -1,7 +1,8 @@
 /**
- * SpillToDisk's choice of path (spill-to-disk.ts): a batch stays in memory while the workers
+ * SpillToDisk (spill-to-disk.ts): its choice of path (a batch stays in memory while the workers
  * keep up; when batches wait for a worker, small ones still wait in memory up to one batch size
- * in all, and the rest take a spill file.
+ * in all, and the rest take a spill file), and when a batch is flushed (idle flushes, states'
+ * flushes that wait while batches wait for a worker).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,10 +14,11 @@ import {
   type PipelineContext,
   type StreamPlumbing,
 } from '../../src/pipeline/pipeline-context.js';
-import type { SpilledBatch, StreamEvent } from '../../src/pipeline/pipeline-items.js';
+import type { FlushReason, SpilledBatch, StreamEvent } from '../../src/pipeline/pipeline-items.js';
 import { SpillDirectory } from '../../src/pipeline/spill-directory.js';
 import {
   askForIdleFlush,
+  askForWaitingCheckpoint,
   idleFlushMinBytes,
   SpillToDisk,
 } from '../../src/pipeline/spill-to-disk.js';
@@ -54,6 +56,7 @@ function setUp(batchSizeBytes: number, capacity = 1024 * 1024 * 1024) {
     stream: { label: 's' },
     openBatchBytes: 0,
     idleFlushAsked: false,
+    checkpointWaiting: false,
   } as unknown as StreamPlumbing;
   (ctx as { streams: PipelineContext['streams'] }).streams = new Map([['s', plumbing]]);
   const spill = new SpillToDisk(ctx, plumbing, files.addProducer());
@@ -76,10 +79,10 @@ function setUp(batchSizeBytes: number, capacity = 1024 * 1024 * 1024) {
       await producer.send({ kind: 'records', first: next, run, bytes: count * LINE.length });
       next += count;
     },
-    /** Sends `count` records, then flushes the batch (as a state does). */
-    async batch(count: number): Promise<void> {
+    /** Sends `count` records, then asks for a flush (by default as a state does). */
+    async batch(count: number, reason: FlushReason = 'checkpoint'): Promise<void> {
       await this.records(count);
-      await producer.send({ kind: 'flush', reason: 'checkpoint' });
+      await producer.send({ kind: 'flush', reason });
     },
     async end(): Promise<SpilledBatch[]> {
       await producer.send({ kind: 'end' });
@@ -137,9 +140,10 @@ describe('SpillToDisk path choice', () => {
 
   it('keeps small batches in memory while they wait, up to four batch sizes in all', async () => {
     const bytes = 10 * LINE.length;
-    // Batches of 10 records are a 20th of the batch size: small (a 16th or less).
+    // Batches of 10 records are a 20th of the batch size: small (a 16th or less). Forced
+    // flushes cut them (a state's flush of a batch this small waits while batches wait).
     const sync = setUp(20 * bytes);
-    for (let i = 0; i < 90; i++) await sync.batch(10);
+    for (let i = 0; i < 90; i++) await sync.batch(10, 'forced');
     const batches = (await sync.end()).filter((b) => b.range[1] > b.range[0]);
     const paths = batches.map((b) => (b.runs !== undefined ? 'memory' : 'file'));
     // 80 of them make four batch sizes; the 81st would pass that.
@@ -282,5 +286,131 @@ describe('idle flush', () => {
       [0, few + 1],
       [few + 1, few + 3],
     ]);
+  });
+});
+
+/** Lets the spill task handle what was sent to it. */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe("states' flushes that wait", () => {
+  const ranges = (batches: readonly SpilledBatch[]) =>
+    batches.map((b) => ({ range: b.range, end: b.endOfStream }));
+
+  it('a small batch waits at its state while a batch waits for a worker; later states join it; the ask hands it over', async () => {
+    // A 16th of a 1 MiB batch size is 64 KiB: every batch here is small.
+    const sync = setUp(1 << 20);
+    // Nothing waits for a worker: the state cuts its batch.
+    await sync.batch(10);
+    await settle();
+    expect(sync.files.buffered).toBe(1);
+    expect(sync.plumbing.checkpointWaiting).toBe(false);
+    // One batch waits: the next states' flushes wait too, and their records make one batch.
+    await sync.batch(10);
+    await sync.batch(10);
+    await settle();
+    expect(sync.files.buffered).toBe(1);
+    expect(sync.plumbing.checkpointWaiting).toBe(true);
+    expect([...sync.ctx.load.checkpointsWaiting]).toEqual([sync.plumbing]);
+    // The queue ran dry: a worker asks, once.
+    expect(askForWaitingCheckpoint(sync.ctx)).toBe(true);
+    expect(askForWaitingCheckpoint(sync.ctx)).toBe(false);
+    await settle();
+    expect(sync.files.buffered).toBe(2);
+    expect(sync.plumbing.checkpointWaiting).toBe(false);
+    expect(sync.ctx.load.checkpointsWaiting.size).toBe(0);
+    await sync.records(5);
+    expect(ranges(await sync.end())).toEqual([
+      { range: [0, 10], end: false },
+      { range: [10, 30], end: false },
+      { range: [30, 35], end: true },
+    ]);
+  });
+
+  it('a state cuts a batch of a 16th of the batch size or more, even while batches wait', async () => {
+    // A 16th of the batch size is 10 records.
+    const sync = setUp(160 * LINE.length);
+    await sync.batch(10);
+    await sync.batch(10);
+    await sync.batch(9);
+    await settle();
+    expect(sync.plumbing.checkpointWaiting).toBe(true);
+    expect(ranges(await sync.end())).toEqual([
+      { range: [0, 10], end: false },
+      { range: [10, 20], end: false },
+      // The 9 records waited at their state; the stream's end took them.
+      { range: [20, 29], end: true },
+    ]);
+    expect(sync.plumbing.checkpointWaiting).toBe(false);
+    expect(sync.ctx.load.checkpointsWaiting.size).toBe(0);
+  });
+
+  it('a waiting batch still goes at its size, and an ask that comes after leaves the next batch open', async () => {
+    const sync = setUp(100 * LINE.length);
+    await sync.batch(10);
+    await sync.batch(5);
+    await settle();
+    expect(sync.plumbing.checkpointWaiting).toBe(true);
+    // The batch fills before the ask is handled (or even made): it goes at its size.
+    await sync.records(95);
+    await sync.records(3);
+    askForWaitingCheckpoint(sync.ctx);
+    await settle();
+    expect(sync.ctx.load.checkpointsWaiting.size).toBe(0);
+    expect(ranges(await sync.end())).toEqual([
+      { range: [0, 10], end: false },
+      { range: [10, 110], end: false },
+      // Not cut by the ask: the 3 records hold no state.
+      { range: [110, 113], end: true },
+    ]);
+  });
+
+  it('a forced flush takes a waiting batch', async () => {
+    const sync = setUp(1 << 20);
+    await sync.batch(10);
+    await sync.batch(4);
+    await sync.batch(0, 'forced');
+    await settle();
+    expect(sync.plumbing.checkpointWaiting).toBe(false);
+    expect(sync.ctx.load.checkpointsWaiting.size).toBe(0);
+    expect(ranges(await sync.end())).toEqual([
+      { range: [0, 10], end: false },
+      { range: [10, 14], end: false },
+      { range: [14, 14], end: true },
+    ]);
+  });
+
+  it('askForWaitingCheckpoint asks the largest waiting batch; a closed stream leaves the list, a full channel stays on it', () => {
+    const plumbing = (bytes: number, capacity = 10) => {
+      const events = new Channel<StreamEvent>({ name: 'events', capacity });
+      return {
+        events,
+        openBatchBytes: bytes,
+        checkpointWaiting: true,
+      } as unknown as StreamPlumbing;
+    };
+    const small = plumbing(100);
+    const large = plumbing(300);
+    const full = plumbing(1000, 1);
+    full.events.trySend({ kind: 'end' });
+    const closed = plumbing(5000);
+    closed.events.close();
+    const load = idleLoadGauge();
+    const ctx = { load } as unknown as PipelineContext;
+    expect(askForWaitingCheckpoint(ctx)).toBe(false);
+    for (const p of [small, large, full, closed]) load.checkpointsWaiting.add(p);
+    // The largest is closed: it leaves the list, nothing is asked.
+    expect(askForWaitingCheckpoint(ctx)).toBe(false);
+    expect(load.checkpointsWaiting.has(closed)).toBe(false);
+    // The next largest cannot take an event now: it stays, and nothing is asked.
+    expect(askForWaitingCheckpoint(ctx)).toBe(false);
+    expect(load.checkpointsWaiting.has(full)).toBe(true);
+    full.events.tryReceive();
+    expect(askForWaitingCheckpoint(ctx)).toBe(true);
+    expect(full.checkpointWaiting).toBe(false);
+    expect(askForWaitingCheckpoint(ctx)).toBe(true);
+    expect(askForWaitingCheckpoint(ctx)).toBe(true);
+    expect(askForWaitingCheckpoint(ctx)).toBe(false);
+    expect(large.events.tryReceive()).toEqual({ kind: 'flush', reason: 'checkpoint-due' });
+    expect(small.events.tryReceive()).toEqual({ kind: 'flush', reason: 'checkpoint-due' });
   });
 });
