@@ -1,6 +1,10 @@
 /** DuckDbWriter and DuckDbStreamLoader in process, against real database files. */
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import {
+  CHECKPOINT_THRESHOLD,
+  DuckDbDatabase,
+} from '../../../connectors/destination-duckdb/duckdb-database.js';
 import { DuckDbWriter } from '../../../connectors/destination-duckdb/duckdb-writer.js';
 import { DestinationCatalog } from '../../../src/catalog/destination-catalog.js';
 import {
@@ -41,6 +45,25 @@ async function open(path: string, s: DestinationStream): Promise<[DuckDbWriter, 
   await loader.start();
   return [writer, loader];
 }
+
+describe('DuckDbDatabase', () => {
+  it("opens the file with its own checkpoint threshold (not DuckDB's 16 MiB)", async () => {
+    const db = await DuckDbDatabase.open(tempDb(), logger);
+    try {
+      const threshold = await db.withConnection(async (connection) => {
+        const reader = await connection.runAndReadAll(
+          "SELECT current_setting('checkpoint_threshold') AS value",
+        );
+        return reader.getRowObjectsJS()[0]?.value;
+      });
+      // DuckDB prints the size in its own units: 256MB is 244.1 MiB (its default: 16.0 MiB).
+      expect(CHECKPOINT_THRESHOLD).toBe('256MB');
+      expect(threshold).toBe('244.1 MiB');
+    } finally {
+      await db.close();
+    }
+  });
+});
 
 describe('DuckDbStreamLoader', () => {
   it('takes concurrent batches of one stream from two workers, each committed on return', async () => {
