@@ -80,27 +80,56 @@ function dataText(record: DestinationRecord): string | undefined {
   return JSON.stringify(record.data) as string | undefined;
 }
 
-/** The line of one record; `quotedRawId` is the raw id already serialized as a JSON string. */
-function line(record: DestinationRecord, rawId: string, quotedRawId: string): string {
+/**
+ * The line of one record up to its data text (`{"_airbyte_raw_id":…,"_airbyte_data":`), the line
+ * being that, the data text and `}\n`; undefined when the ids are not plain numbers (the line
+ * is then `genericLine`). `quotedRawId` is the raw id already serialized as a JSON string.
+ */
+function beforeData(record: DestinationRecord, quotedRawId: string): string | undefined {
   const at = extractedAt(record.emittedAt);
   const { generationId, syncId } = record.stream;
   if (generationId !== partsGenerationId || syncId !== partsSyncId) {
     refreshParts(generationId, syncId);
   }
-  if (!partsPlain) return genericLine(record, rawId, at);
+  if (!partsPlain) return undefined;
   const changes = record.meta?.changes;
   let middle = noChangesPart;
   if (at === null || !(changes == null || (Array.isArray(changes) && changes.length === 0))) {
     const meta = airbyteMeta(record, at === null ? EXTRACTED_AT_NULLED : []);
     middle = `${generationPart}${JSON.stringify(meta)},"_airbyte_data":`;
   }
-  const data = dataText(record);
-  // `data` outside its type (e.g. undefined): JSON.stringify of the object leaves the key out.
-  if (data === undefined) return genericLine(record, rawId, at);
   // An ISO string has nothing to escape.
   return at === null
-    ? `{"_airbyte_raw_id":${quotedRawId},"_airbyte_extracted_at":null${middle}${data}}\n`
-    : `{"_airbyte_raw_id":${quotedRawId},"_airbyte_extracted_at":"${at}"${middle}${data}}\n`;
+    ? `{"_airbyte_raw_id":${quotedRawId},"_airbyte_extracted_at":null${middle}`
+    : `{"_airbyte_raw_id":${quotedRawId},"_airbyte_extracted_at":"${at}"${middle}`;
+}
+
+const AFTER_DATA = '}\n';
+
+/** The line of one record; `quotedRawId` is the raw id already serialized as a JSON string. */
+function line(record: DestinationRecord, rawId: string, quotedRawId: string): string {
+  const before = beforeData(record, quotedRawId);
+  const data = before === undefined ? undefined : dataText(record);
+  // `data` outside its type (e.g. undefined): JSON.stringify of the object leaves the key out.
+  if (before === undefined || data === undefined) {
+    return genericLine(record, rawId, extractedAt(record.emittedAt));
+  }
+  return `${before}${data}${AFTER_DATA}`;
+}
+
+/**
+ * The line of a record around its data text, for `RecordEncoder.encodeAround`: the same line as
+ * `jsonlLine` (with its own random raw id), the data text being the input's (`dataJson`).
+ */
+export function jsonlLineAround(
+  record: DestinationRecord,
+  rawId?: string,
+): readonly [string, string] | undefined {
+  const before =
+    rawId === undefined
+      ? beforeData(record, `"${newRawId()}"`) // a UUID has nothing to escape
+      : beforeData(record, JSON.stringify(rawId));
+  return before === undefined ? undefined : [before, AFTER_DATA];
 }
 
 /** The line of one record, newline included. */

@@ -13,11 +13,14 @@ import { TOKENS } from '../../src/write/tokens.js';
 import { ensureDirectory } from './durable-files.js';
 import { type JsonlConfig, toJsonlConfig } from './jsonl-config.js';
 import { fileSystemError } from './jsonl-errors.js';
-import { jsonlLine } from './jsonl-line.js';
+import { jsonlLine, jsonlLineAround } from './jsonl-line.js';
 import { JsonlStreamLoader } from './jsonl-stream-loader.js';
 import { StagingBuffers } from './staging-buffers.js';
 
-const JSONL_ENCODER: RecordEncoder = { encode: (record) => jsonlLine(record) };
+const JSONL_ENCODER: RecordEncoder = {
+  encode: (record) => jsonlLine(record),
+  encodeAround: (record) => jsonlLineAround(record),
+};
 
 /** Creates `destination_path` when missing; fails with a typed error naming it. */
 export async function prepareDestination(destinationPath: string): Promise<void> {

@@ -28,17 +28,30 @@ const SCRATCH_BYTES = 256 * 1024;
 /** …and one grown past this is dropped after its run. */
 const KEEP_SCRATCH_BYTES = 4 * 1024 * 1024;
 
-/** A scanned record: `data` is parsed from its text only when read. */
+const CARRIAGE_RETURN = 0x0d;
+
+/**
+ * A scanned record: the text of its `data` is decoded from the input line, and `data` parsed
+ * from that text, only when read. The line's bytes are the run's, which outlives the record.
+ */
 class ScannedRecord implements DestinationRecord {
+  #dataJson: string | undefined;
   #data: JsonObject | undefined;
   readonly meta = undefined;
 
   constructor(
     readonly stream: DestinationStream,
     readonly emittedAt: number,
-    readonly dataJson: string,
+    private readonly bytes: Buffer,
+    private readonly dataStart: number,
+    private readonly dataEnd: number,
     readonly sizeBytes: number,
   ) {}
+
+  get dataJson(): string {
+    this.#dataJson ??= this.bytes.toString('utf8', this.dataStart, this.dataEnd);
+    return this.#dataJson;
+  }
 
   get data(): JsonObject {
     this.#data ??= JSON.parse(this.dataJson) as JsonObject;
@@ -51,6 +64,8 @@ export class RunEncoder {
   /** The encoded lines of the run at hand, reused from run to run (grown when needed). */
   #lines = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
   #ends = new Int32Array(1024);
+  /** Bytes of `#lines` written for the run at hand. */
+  #used = 0;
 
   /** The records of `run` (validated lines of `stream`) encoded by `encoder`, as a new run. */
   encode(
@@ -64,45 +79,94 @@ export class RunEncoder {
     if (this.#ends.length < count)
       this.#ends = new Int32Array(Math.max(count, 2 * this.#ends.length));
     const outEnds = this.#ends;
-    let used = 0;
+    // The framed form needs data texts without a carriage return: the run is searched once (a
+    // memchr), and each record's data only when the run has one.
+    const framed = encoder.encodeAround !== undefined;
+    const runHasCr = framed && bytes.indexOf(CARRIAGE_RETURN) >= 0;
+    this.#used = 0;
     for (let i = 0, start = 0; i < count; start = (ends[i] as number) + 1, i++) {
       const end = ends[i] as number;
       const dataStart = scans[SCAN_ENTRIES * i] as number;
-      const record =
-        dataStart < 0
-          ? parsedRecord(bytes, start, end, stream)
-          : new ScannedRecord(
-              stream,
-              scans[SCAN_ENTRIES * i + 2] as number,
-              bytes.toString(
-                'utf8',
-                start + dataStart,
-                start + (scans[SCAN_ENTRIES * i + 1] as number),
-              ),
-              end - start,
-            );
-      const text = encodeOne(encoder, record);
-      // UTF-8 takes at most 3 bytes per UTF-16 code unit: count exactly only when it may not fit.
-      if (this.#lines.length - used < text.length * 3) {
-        const size = Buffer.byteLength(text, 'utf8');
-        if (this.#lines.length - used < size) {
-          const grown = Buffer.allocUnsafeSlow(Math.max(2 * this.#lines.length, used + size));
-          this.#lines.copy(grown, 0, 0, used);
-          this.#lines = grown;
-        }
+      if (dataStart < 0) {
+        this.#put(encodeOne(encoder, parsedRecord(bytes, start, end, stream)), stream);
+      } else {
+        const from = start + dataStart;
+        const to = start + (scans[SCAN_ENTRIES * i + 1] as number);
+        const record = new ScannedRecord(
+          stream,
+          scans[SCAN_ENTRIES * i + 2] as number,
+          bytes,
+          from,
+          to,
+          end - start,
+        );
+        const parts =
+          framed && !(runHasCr && bytes.subarray(from, to).includes(CARRIAGE_RETURN))
+            ? encodeAroundOne(encoder, record)
+            : undefined;
+        if (parts === undefined) this.#put(encodeOne(encoder, record), stream);
+        else this.#putAround(parts, bytes, from, to, stream);
       }
-      const written = this.#lines.write(text, used, 'utf8');
-      // One newline, at the end (found with memchr, not on the string): else a clear error.
-      if (written === 0 || this.#lines.indexOf(NEWLINE, used) !== used + written - 1)
-        checkedLine(text, stream.label);
-      used += written;
-      outEnds[i] = used - 1;
+      outEnds[i] = this.#used - 1;
     }
+    const used = this.#used;
     const encoded = runOfLines(this.#lines.subarray(0, used), outEnds.subarray(0, count));
     // A large record grew the scratch: it is not kept for the rest of the sync.
     if (this.#lines.length > KEEP_SCRATCH_BYTES)
       this.#lines = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
     return encoded;
+  }
+
+  /** Room for `size` more bytes in the scratch. */
+  #reserve(size: number): void {
+    const used = this.#used;
+    if (this.#lines.length - used >= size) return;
+    const grown = Buffer.allocUnsafeSlow(Math.max(2 * this.#lines.length, used + size));
+    this.#lines.copy(grown, 0, 0, used);
+    this.#lines = grown;
+  }
+
+  /** Appends an encoded line; fails naming the stream unless it holds one newline, at its end. */
+  #put(text: string, stream: DestinationStream): void {
+    const used = this.#used;
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit: count exactly only when it may not fit.
+    if (this.#lines.length - used < text.length * 3) this.#reserve(Buffer.byteLength(text, 'utf8'));
+    const written = this.#lines.write(text, used, 'utf8');
+    // One newline, at the end (found with memchr, not on the string): else a clear error.
+    if (written === 0 || this.#lines.indexOf(NEWLINE, used) !== used + written - 1)
+      checkedLine(text, stream.label);
+    this.#used = used + written;
+  }
+
+  /**
+   * Appends `before`, the data's bytes from the input line, and `after`. The data holds no
+   * newline (it comes from one line); `after` must end with the line's one newline, and
+   * `before` hold none, else the sync fails naming the stream, as in `#put`.
+   */
+  #putAround(
+    parts: readonly [string, string],
+    bytes: Buffer,
+    from: number,
+    to: number,
+    stream: DestinationStream,
+  ): void {
+    const [before, after] = parts;
+    if (typeof before !== 'string' || typeof after !== 'string') {
+      throw new RecordEncoderError(
+        `the record encoder of stream ${stream.label} returned line parts that are not two strings`,
+        { stream: stream.descriptor },
+      );
+    }
+    if (before.includes('\n')) checkedLine(`${before}\n`, stream.label);
+    if (after.length === 0 || after.indexOf('\n') !== after.length - 1)
+      checkedLine(after, stream.label);
+    this.#reserve(3 * (before.length + after.length) + (to - from));
+    const lines = this.#lines;
+    let at = this.#used;
+    at += lines.write(before, at, 'utf8');
+    at += bytes.copy(lines, at, from, to);
+    at += lines.write(after, at, 'utf8');
+    this.#used = at;
   }
 }
 
@@ -116,18 +180,34 @@ function parsedRecord(
   return toDestinationRecord(record, stream, end - start);
 }
 
+/** The connector's parts of a line; its failure names the stream, as `encodeOne`. */
+function encodeAroundOne(
+  encoder: RecordEncoder,
+  record: DestinationRecord,
+): readonly [string, string] | undefined {
+  try {
+    return encoder.encodeAround?.(record);
+  } catch (error) {
+    throw encoderFailure(error, record);
+  }
+}
+
 /** The connector's line; its failure names the stream (a destkit error passes as it is). */
 function encodeOne(encoder: RecordEncoder, record: DestinationRecord): string {
-  const { label, descriptor } = record.stream;
   try {
     const text = encoder.encode(record);
-    return typeof text === 'string' ? text : checkedLine(text, label);
+    return typeof text === 'string' ? text : checkedLine(text, record.stream.label);
   } catch (error) {
-    if (error instanceof DestkitError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    throw new RecordEncoderError(`the record encoder of stream ${label} failed: ${message}`, {
-      cause: error,
-      stream: descriptor,
-    });
+    throw encoderFailure(error, record);
   }
+}
+
+function encoderFailure(error: unknown, record: DestinationRecord): Error {
+  if (error instanceof DestkitError) return error;
+  const { label, descriptor } = record.stream;
+  const message = error instanceof Error ? error.message : String(error);
+  return new RecordEncoderError(`the record encoder of stream ${label} failed: ${message}`, {
+    cause: error,
+    stream: descriptor,
+  });
 }

@@ -26,6 +26,17 @@ export interface RecordEncoder {
    * sync; the message must not quote record data.
    */
   encode(record: DestinationRecord): string;
+  /**
+   * Optional, for lines that hold the record's `data` as the input spelled it (`dataJson`): the
+   * line's text before and after that data text, so that the line is exactly
+   * `before + record.dataJson + after`, the line `encode` would make; or undefined to have
+   * `encode` make it. destkit then copies the data's bytes straight from the input line into the
+   * encoded run, without making a string of the data or of the line. It is called only for
+   * records whose data text the input worker found and that holds no carriage return (the one
+   * JSON whitespace some line readers take for a line end: such records go through `encode`);
+   * reading `record.dataJson` or `record.data` there works, but costs what this form saves.
+   */
+  encodeAround?(record: DestinationRecord): readonly [before: string, after: string] | undefined;
 }
 
 /**

@@ -81,6 +81,99 @@ describe('RunEncoder', () => {
     expect(linesOf(first)[0]).toBe(`2|{"z":0}|{"z":0}|null|${small.length}`);
   });
 
+  describe('with an encoder that frames the data text (encodeAround)', () => {
+    /** `describing`'s line with the data text in the middle, framed where it can be. */
+    const framing = (calls: string[]): RecordEncoder => ({
+      encode: (record) => {
+        calls.push('encode');
+        return `${record.emittedAt}|${record.dataJson ?? JSON.stringify(record.data)}|end\n`;
+      },
+      encodeAround: (record) => {
+        calls.push('around');
+        return [`${record.emittedAt}|`, '|end\n'];
+      },
+    });
+
+    it('copies the data text between the parts: the lines encode gives, UTF-8 included', () => {
+      const lines = [
+        '{"type":"RECORD","record":{"stream":"users","emitted_at":1,"data":{"a":"é€😀","b":[1, 2]}}}',
+        '{"type":"RECORD","record":{"stream":"users","emitted_at":2,"data":{}}}',
+        // A field name with escapes: the worker parses it, and `encode` makes its line.
+        '{"type":"RECORD","record":{"stream":"users","emitted_at":3,"data":{"x":1},"meta":{"changes":[]}}}',
+        '{"type":"RECORD","record":{"stream":"users","emitted_at":4,"data":{"z":"\\u00e9"}}}',
+      ];
+      const { run, scans } = postedRun(lines);
+      const calls: string[] = [];
+      const framed = linesOf(new RunEncoder().encode(run, scans, stream, framing(calls)));
+      const plain = linesOf(
+        new RunEncoder().encode(run, scans, stream, { encode: framing([]).encode }),
+      );
+      expect(framed).toEqual(plain);
+      expect(framed[0]).toBe('1|{"a":"é€😀","b":[1, 2]}|end');
+      expect(framed[3]).toBe('4|{"z":"\\u00e9"}|end');
+      expect(calls).toEqual(['around', 'around', 'encode', 'around']);
+    });
+
+    it('leaves a data text with a carriage return, and a record the encoder declines, to encode', () => {
+      const lines = [
+        '{"type":"RECORD","record":{"stream":"users","emitted_at":1,"data":{"a":1}}}',
+        '{"type":"RECORD","record":{"stream":"users","emitted_at":2,"data":{"a":\r2}}}',
+        '{"type":"RECORD","record":{"stream":"users","emitted_at":3,"data":{"a":3}}}',
+      ];
+      const { run, scans } = postedRun(lines);
+      const calls: string[] = [];
+      const encoder = framing(calls);
+      const declining: RecordEncoder = {
+        encode: encoder.encode,
+        encodeAround: (record) =>
+          record.emittedAt === 3 ? undefined : encoder.encodeAround?.(record),
+      };
+      expect(linesOf(new RunEncoder().encode(run, scans, stream, declining))).toEqual([
+        '1|{"a":1}|end',
+        '2|{"a":\r2}|end',
+        '3|{"a":3}|end',
+      ]);
+      // The second record never reached encodeAround; the third was declined.
+      expect(calls).toEqual(['around', 'encode', 'encode']);
+    });
+
+    it('fails naming the stream, without the data, on parts that make no single line', () => {
+      const { run, scans } = postedRun([
+        '{"type":"RECORD","record":{"stream":"users","emitted_at":1,"data":{"secret":"s3cr3t"}}}',
+      ]);
+      const around = (parts: () => readonly [string, string] | undefined): RecordEncoder => ({
+        encode: () => 'unused\n',
+        encodeAround: parts,
+      });
+      const cases: [RecordEncoder, RegExp][] = [
+        [around(() => ['a\nb', '\n']), /stream users returned a line with a newline inside/],
+        [around(() => ['a', '']), /stream users returned a line without its closing newline/],
+        [around(() => ['a', 'b']), /stream users returned a line without its closing newline/],
+        [around(() => ['a', '\n\n']), /stream users returned a line with a newline inside/],
+        [
+          around(() => ['a', 7] as unknown as [string, string]),
+          /stream users returned line parts that are not two strings/,
+        ],
+        [
+          around(() => {
+            throw new Error('broken');
+          }),
+          /record encoder of stream users failed: broken/,
+        ],
+      ];
+      for (const [encoder, problem] of cases) {
+        let message = '';
+        try {
+          new RunEncoder().encode(run, scans, stream, encoder);
+        } catch (error) {
+          message = (error as Error).message;
+        }
+        expect(message).toMatch(problem);
+        expect(message).not.toContain('s3cr3t');
+      }
+    });
+  });
+
   it('fails naming the stream when the encoder throws or returns no single line', () => {
     const { run, scans } = postedRun([
       '{"type":"RECORD","record":{"stream":"users","emitted_at":1,"data":{"secret":"s3cr3t"}}}',

@@ -1,13 +1,14 @@
 /**
  * The JSONL line format: `jsonlLine` and `jsonlLines` give exactly the bytes of `JSON.stringify`
- * of the whole line object (the reference below), and `extractedAt` exactly the string of
- * `Date#toISOString`, for every input.
+ * of the whole line object (the reference below), `jsonlLineAround` the same line around the
+ * data's text, and `extractedAt` exactly the string of `Date#toISOString`, for every input.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   extractedAt,
   jsonlLine,
+  jsonlLineAround,
   jsonlLines,
 } from '../../../connectors/destination-jsonl/jsonl-line.js';
 import {
@@ -283,6 +284,42 @@ describe('jsonlLine', () => {
     for (let i = 0; i < 100; i++) {
       const rawId = newRawId();
       expect(JSON.stringify(rawId)).toBe(`"${rawId}"`);
+    }
+  });
+});
+
+describe('jsonlLineAround', () => {
+  it('is the reference line around the data text, for any record and raw id', () => {
+    fc.assert(
+      fc.property(record, fc.string({ unit }), (r, rawId) => {
+        const parts = jsonlLineAround(r, rawId);
+        // Plain ids (numbers or null) always have the framed form.
+        expect(parts).toBeDefined();
+        const [before, after] = parts as readonly [string, string];
+        expect(`${before}${JSON.stringify(r.data)}${after}`).toBe(referenceLine(r, rawId));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('gives a fresh UUID v4 raw id when none is given', () => {
+    fc.assert(
+      fc.property(record, (r) => {
+        const [before, after] = jsonlLineAround(r) as readonly [string, string];
+        const line = `${before}${JSON.stringify(r.data)}${after}`;
+        const rawId = (JSON.parse(line) as { _airbyte_raw_id: string })._airbyte_raw_id;
+        expect(rawId).toMatch(UUID_V4);
+        expect(line).toBe(referenceLine(r, rawId));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('leaves ids outside their types to jsonlLine (no framed form)', () => {
+    for (const generationId of ['7', { n: 1 }, true]) {
+      const s = { ...streamOf(3, 42), generationId } as unknown as DestinationStream;
+      const r = recordOf(s, { data: { a: 1 }, emittedAt: 1, meta: undefined });
+      expect(jsonlLineAround(r, 'id')).toBeUndefined();
     }
   });
 });
