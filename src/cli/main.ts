@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --min-semi-space-size=4
 /**
  * The `destkit` command:
  *   destkit connectors                         list the first-party connectors

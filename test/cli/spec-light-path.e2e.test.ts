@@ -215,7 +215,9 @@ describe('the CommonJS launchers (main.cjs)', () => {
       // Node's own modules only: a required file would load beside the bundle, unchecked.
       const required = [...text.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]);
       expect(required.filter((id) => !id!.startsWith('node:'))).toEqual([]);
-      expect(text.startsWith('#!/usr/bin/env -S node --max-semi-space-size=4\n')).toBe(true);
+      expect(
+        text.startsWith('#!/usr/bin/env -S node --max-semi-space-size=4 --min-semi-space-size=4\n'),
+      ).toBe(true);
     });
   }
 });

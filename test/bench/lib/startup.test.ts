@@ -29,6 +29,9 @@ describe('shebangNodeFlags', () => {
       new URL('../../../connectors/destination-dev-null/main.ts', import.meta.url),
       'utf8',
     ).split('\n', 1)[0];
-    expect(shebangNodeFlags(script(source ?? ''))).toContain('--max-semi-space-size=4');
+    expect(shebangNodeFlags(script(source ?? ''))).toEqual([
+      '--max-semi-space-size=4',
+      '--min-semi-space-size=4',
+    ]);
   });
 });
