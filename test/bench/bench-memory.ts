@@ -2,15 +2,17 @@
  * `npm run bench:memory`: peak RSS of dev-null under a small explicit memory budget, with the
  * input streamed from `destkit generate` straight into the connector's stdin (no input file).
  *
- * 1. Growth: an unthrottled (silent) dev-null over 1× and FACTOR× the base input size; target:
- *    peak RSS grows by at most 10 % from 1× to FACTOR×.
+ * 1. Growth: an unthrottled (silent) dev-null over 1× and FACTOR× the base input size, ROUNDS
+ *    times each, alternating; target: the median peak RSS grows by at most 10 % from 1× to
+ *    FACTOR× (a single run's peak RSS moves by a MiB or two from run to run).
  * 2. Throttled: ~2 GiB into `{"mode":"throttled","millis_per_batch":N}`; target: peak RSS below
  *    the memory budget + 100 MiB.
  * Each run must exit 0, echo every STATE the generator produced and persist every record.
  *
  * Environment: BENCH_MEMORY_INPUT_MIB (2048), BENCH_MEMORY_BUDGET_MIB (64),
  * BENCH_MEMORY_BATCH_MIB (8), BENCH_MEMORY_THROTTLE_MS (1000), BENCH_GROWTH_BASE_MIB (100),
- * BENCH_GROWTH_FACTOR (10), BENCH_DIR (scratch, default <tmp>/destkit-bench).
+ * BENCH_GROWTH_FACTOR (10), BENCH_GROWTH_ROUNDS (3), BENCH_DIR (scratch, default
+ * <tmp>/destkit-bench).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -178,6 +180,24 @@ async function streamedWrite(
   return result;
 }
 
+/** The run with the median peak RSS (the lower middle one of an even count); all must be ok. */
+function medianRun(runs: readonly MemoryRun[], label: string): MemoryRun {
+  const sorted = [...runs].sort(
+    (a, b) =>
+      (a.peakRssKiB ?? Number.POSITIVE_INFINITY) - (b.peakRssKiB ?? Number.POSITIVE_INFINITY),
+  );
+  const median = sorted[Math.floor((sorted.length - 1) / 2)] as MemoryRun;
+  const failed = runs.find((r) => !r.ok);
+  return failed === undefined
+    ? { ...median, label }
+    : { ...median, label, ok: false, detail: `${failed.label}: ${failed.detail}` };
+}
+
+/** Peak RSS of each run, in run order (`100, 102, 101`). */
+function peaks(runs: readonly MemoryRun[]): string {
+  return runs.map((r) => mib(r.peakRssKiB)).join(', ');
+}
+
 function row(r: MemoryRun, knobs: string, verdict: string): string {
   const mbs = r.bytes / 1e6 / r.seconds;
   const highWater = r.budgetHighWater === undefined ? '—' : fixed(r.budgetHighWater / MiB, 1);
@@ -199,6 +219,7 @@ async function main(): Promise<number> {
   const throttleMs = envInt('BENCH_MEMORY_THROTTLE_MS', 1000, 0);
   const baseMiB = envInt('BENCH_GROWTH_BASE_MIB', 100);
   const factor = envInt('BENCH_GROWTH_FACTOR', 10, 2);
+  const rounds = envInt('BENCH_GROWTH_ROUNDS', 3, 1);
   const benchDir = resolve(process.env.BENCH_DIR ?? join(tmpdir(), 'destkit-bench'));
   mkdirSync(benchDir, { recursive: true });
   const startedAt = new Date();
@@ -218,22 +239,34 @@ async function main(): Promise<number> {
     const catalogRun = await runNode(CLI, ['generate', '--records', '1', '--catalog', catalog]);
     if (catalogRun.exitCode !== 0) throw new Error(describeFailure(catalogRun, 'destkit generate'));
 
-    const small = await streamedWrite(
-      dir,
-      catalog,
-      'dev-null silent, 1×',
-      recordsFor(baseMiB),
-      { mode: 'silent' },
-      env,
-    );
-    const large = await streamedWrite(
-      dir,
-      catalog,
-      `dev-null silent, ${factor}×`,
-      recordsFor(baseMiB * factor),
-      { mode: 'silent' },
-      env,
-    );
+    const smalls: MemoryRun[] = [];
+    const larges: MemoryRun[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const of = rounds > 1 ? ` (round ${round}/${rounds})` : '';
+      smalls.push(
+        await streamedWrite(
+          dir,
+          catalog,
+          `dev-null silent, 1×${of}`,
+          recordsFor(baseMiB),
+          { mode: 'silent' },
+          env,
+        ),
+      );
+      larges.push(
+        await streamedWrite(
+          dir,
+          catalog,
+          `dev-null silent, ${factor}×${of}`,
+          recordsFor(baseMiB * factor),
+          { mode: 'silent' },
+          env,
+        ),
+      );
+    }
+    const median = rounds > 1 ? `, median of ${rounds}` : '';
+    const small = medianRun(smalls, `dev-null silent, 1×${median}`);
+    const large = medianRun(larges, `dev-null silent, ${factor}×${median}`);
     const throttled = await streamedWrite(
       dir,
       catalog,
@@ -269,12 +302,16 @@ async function main(): Promise<number> {
       '',
       '| run | input | knobs | wall s | MB/s | peak RSS MiB | budget high-water MiB | budget blocked s | most blocked channel, s | result |',
       '|---|---:|---|---:|---:|---:|---:|---:|---|---|',
-      row(small, knobs, small.ok ? 'ok' : `FAILED: ${small.detail}`),
+      row(
+        small,
+        knobs,
+        small.ok ? `ok; peak RSS per round: ${peaks(smalls)} MiB` : `FAILED: ${small.detail}`,
+      ),
       row(
         large,
         knobs,
         large.ok
-          ? `RSS growth from 1×: ${growthText} (target ≤ +${GROWTH_TARGET * 100} %): ${growthPass ? 'PASS' : 'FAIL'}`
+          ? `RSS growth from 1× (medians): ${growthText} (target ≤ +${GROWTH_TARGET * 100} %): ${growthPass ? 'PASS' : 'FAIL'}; peak RSS per round: ${peaks(larges)} MiB`
           : `FAILED: ${large.detail}`,
       ),
       row(
