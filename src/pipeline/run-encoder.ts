@@ -32,7 +32,8 @@ const CARRIAGE_RETURN = 0x0d;
 
 /**
  * A scanned record: the text of its `data` is decoded from the input line, and `data` parsed
- * from that text, only when read. The line's bytes are the run's, which outlives the record.
+ * from that text, only when read, while the run's bytes are there: during `encodeAround`. Before
+ * `encode` the text is decoded (`keepDataText`), so that a record stays whole as it always was.
  */
 class ScannedRecord implements DestinationRecord {
   #dataJson: string | undefined;
@@ -56,6 +57,12 @@ class ScannedRecord implements DestinationRecord {
   get data(): JsonObject {
     this.#data ??= JSON.parse(this.dataJson) as JsonObject;
     return this.#data;
+  }
+
+  /** Decodes the data's text now, so that it no longer needs the run's bytes. */
+  keepDataText(): this {
+    this.#dataJson ??= this.bytes.toString('utf8', this.dataStart, this.dataEnd);
+    return this;
   }
 }
 
@@ -104,7 +111,7 @@ export class RunEncoder {
           framed && !(runHasCr && bytes.subarray(from, to).includes(CARRIAGE_RETURN))
             ? encodeAroundOne(encoder, record)
             : undefined;
-        if (parts === undefined) this.#put(encodeOne(encoder, record), stream);
+        if (parts === undefined) this.#put(encodeOne(encoder, record.keepDataText()), stream);
         else this.#putAround(parts, bytes, from, to, stream);
       }
       outEnds[i] = this.#used - 1;

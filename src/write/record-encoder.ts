@@ -34,7 +34,9 @@ export interface RecordEncoder {
    * encoded run, without making a string of the data or of the line. It is called only for
    * records whose data text the input worker found and that holds no carriage return (the one
    * JSON whitespace some line readers take for a line end: such records go through `encode`);
-   * reading `record.dataJson` or `record.data` there works, but costs what this form saves.
+   * reading `record.dataJson` or `record.data` there works, but costs what this form saves. The
+   * record is whole during the call only: its data's text is read from the input line, which
+   * is released after the run is encoded.
    */
   encodeAround?(record: DestinationRecord): readonly [before: string, after: string] | undefined;
 }

@@ -4,6 +4,7 @@ import { makeDestinationStream } from '../../src/catalog/destination-stream.js';
 import { buildRun, type LineRun } from '../../src/pipeline/line-run.js';
 import { RunEncoder, SCAN_ENTRIES } from '../../src/pipeline/run-encoder.js';
 import { scanRecordLine } from '../../src/protocol/record-line-scanner.js';
+import type { DestinationRecord } from '../../src/write/destination-writer.js';
 import type { RecordEncoder } from '../../src/write/record-encoder.js';
 
 const stream = makeDestinationStream({
@@ -135,6 +136,25 @@ describe('RunEncoder', () => {
       ]);
       // The second record never reached encodeAround; the third was declined.
       expect(calls).toEqual(['around', 'encode', 'encode']);
+    });
+
+    it('gives encode a record that stays whole after the run (its data text decoded before)', () => {
+      const { run, scans } = postedRun([
+        '{"type":"RECORD","record":{"stream":"users","emitted_at":1,"data":{"a":"é"}}}',
+      ]);
+      const kept: DestinationRecord[] = [];
+      const keeping: RecordEncoder = {
+        encode: (record) => {
+          kept.push(record);
+          return 'line\n';
+        },
+        encodeAround: () => undefined,
+      };
+      new RunEncoder().encode(run, scans, stream, keeping);
+      // The run's bytes are reused or released after it is encoded.
+      run.bytes.fill(0x78);
+      expect(kept[0]?.dataJson).toBe('{"a":"é"}');
+      expect(kept[0]?.data).toEqual({ a: 'é' });
     });
 
     it('fails naming the stream, without the data, on parts that make no single line', () => {
