@@ -50,8 +50,7 @@ class ScannedRecord implements DestinationRecord {
   ) {}
 
   get dataJson(): string {
-    this.#dataJson ??= this.bytes.toString('utf8', this.dataStart, this.dataEnd);
-    return this.#dataJson;
+    return this.keepDataText().#dataJson as string;
   }
 
   get data(): JsonObject {

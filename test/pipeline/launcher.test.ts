@@ -76,6 +76,11 @@ async function sync(messages: readonly unknown[], options: SyncOptions = {}): Pr
   return { run, backend, echoed };
 }
 
+/** Messages as one chunk of input: a JSON line each. */
+function lines(messages: readonly unknown[]): Buffer {
+  return Buffer.from(messages.map((m) => `${JSON.stringify(m)}\n`).join(''));
+}
+
 function expectCleanEnd(run: PipelineRun): void {
   const live = [
     ...run.registry.list({ internal: true }),
@@ -176,8 +181,6 @@ describe(DestinationTaskLauncher, () => {
       },
       backend,
     );
-    const lines = (messages: readonly unknown[]) =>
-      Buffer.from(messages.map((m) => `${JSON.stringify(m)}\n`).join(''));
     let before: boolean | undefined;
     async function* input(): AsyncGenerator<Buffer> {
       yield lines(records);
@@ -269,8 +272,6 @@ describe(DestinationTaskLauncher, () => {
         const echoedAll = new Promise<void>((resolve) => {
           allEchoed = resolve;
         });
-        const lines = (messages: readonly unknown[]) =>
-          Buffer.from(messages.map((m) => `${JSON.stringify(m)}\n`).join(''));
         let before: boolean | undefined;
         async function* input(): AsyncGenerator<Buffer> {
           for (let i = 0; i < STATES; i++) {
