@@ -13,15 +13,8 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { endianness } from 'node:os';
-import {
-  DuckDBDateValue,
-  DuckDBTimestampTZValue,
-  DuckDBTimestampValue,
-  DuckDBTimeTZValue,
-  DuckDBTimeValue,
-  type DuckDBValue,
-} from '@duckdb/node-api';
-import { bindings, type DuckDbValueHandle, type DuckDbVector } from './duckdb-bindings.js';
+import type { DuckDBValue } from '@duckdb/node-api';
+import { bindings, type DuckDbValueHandle, type DuckDbVector, nodeApi } from './duckdb-bindings.js';
 import { DuckDbError } from './duckdb-errors.js';
 
 /** Rows per data chunk: DuckDB's vector size. */
@@ -112,10 +105,13 @@ export class Int64Column extends FixedWidthColumn {
   setValue(row: number, value: DuckDBValue): void {
     if (value === null) this.setNull(row);
     else if (typeof value === 'bigint') this.setBigInt(row, value);
-    else if (value instanceof DuckDBTimestampTZValue || value instanceof DuckDBTimestampValue)
+    else if (
+      value instanceof nodeApi.DuckDBTimestampTZValue ||
+      value instanceof nodeApi.DuckDBTimestampValue
+    )
       this.setBigInt(row, value.micros);
-    else if (value instanceof DuckDBTimeValue) this.setBigInt(row, value.micros);
-    else if (value instanceof DuckDBTimeTZValue) this.setBigInt(row, value.bits);
+    else if (value instanceof nodeApi.DuckDBTimeValue) this.setBigInt(row, value.micros);
+    else if (value instanceof nodeApi.DuckDBTimeTZValue) this.setBigInt(row, value.bits);
     else throw new DuckDbError('an int64 column was given a value of another type');
   }
 }
@@ -145,7 +141,7 @@ export class DateColumn extends FixedWidthColumn {
 
   setValue(row: number, value: DuckDBValue): void {
     if (value === null) this.setNull(row);
-    else if (value instanceof DuckDBDateValue) this.set(row, value.days);
+    else if (value instanceof nodeApi.DuckDBDateValue) this.set(row, value.days);
     else throw new DuckDbError('a DATE column was given a value of another type');
   }
 }

@@ -12,9 +12,10 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { Mutex } from 'async-mutex';
 import type { Logger } from 'pino';
+import { nodeApi } from './duckdb-bindings.js';
 import { duckdbError, isTransactionConflict } from './duckdb-errors.js';
 
 /** Attempts of a transaction that fails on a conflict (the first one included). */
@@ -57,7 +58,9 @@ export class DuckDbDatabase {
     }
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path, { checkpoint_threshold: CHECKPOINT_THRESHOLD });
+      instance = await nodeApi.DuckDBInstance.create(path, {
+        checkpoint_threshold: CHECKPOINT_THRESHOLD,
+      });
     } catch (error) {
       throw duckdbError(error, 'open the database file', { path });
     }

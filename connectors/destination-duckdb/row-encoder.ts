@@ -22,17 +22,7 @@
  * - JSON ← anything: the value's JSON text.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  DuckDBDataChunk,
-  DuckDBDateValue,
-  DuckDBTimestampTZValue,
-  DuckDBTimestampValue,
-  DuckDBTimeTZValue,
-  DuckDBTimeValue,
-  type DuckDBType,
-  DuckDBUUIDType,
-  type DuckDBValue,
-} from '@duckdb/node-api';
+import type { DuckDBDataChunk, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import type { DestinationStream } from '../../src/catalog/destination-stream.js';
 import type { RecordMetaChange } from '../../src/protocol/messages.js';
 import type { AirbyteType } from '../../src/schema/airbyte-type.js';
@@ -75,7 +65,7 @@ import {
   StringColumn,
 } from './chunk-columns.js';
 import type { LayoutColumn } from './column-plan.js';
-import { bindings } from './duckdb-bindings.js';
+import { bindings, nodeApi } from './duckdb-bindings.js';
 import { DuckDbError } from './duckdb-errors.js';
 import { duckDbTypeOf } from './duckdb-types.js';
 
@@ -128,7 +118,7 @@ function nativeEncoder(type: AirbyteType): Encoder {
     case 'Date':
       return (v) => {
         const days = typeof v === 'string' ? dateToEpochDays(v) : undefined;
-        return days === undefined ? null : new DuckDBDateValue(days);
+        return days === undefined ? null : new nodeApi.DuckDBDateValue(days);
       };
     case 'TimestampTZ':
     case 'TimestampNTZ': {
@@ -136,7 +126,9 @@ function nativeEncoder(type: AirbyteType): Encoder {
       return (v) => {
         const micros = typeof v === 'string' ? timestampToEpochMicros(v) : undefined;
         if (micros === undefined) return null;
-        return withZone ? new DuckDBTimestampTZValue(micros) : new DuckDBTimestampValue(micros);
+        return withZone
+          ? new nodeApi.DuckDBTimestampTZValue(micros)
+          : new nodeApi.DuckDBTimestampValue(micros);
       };
     }
     case 'TimeTZ':
@@ -146,8 +138,8 @@ function nativeEncoder(type: AirbyteType): Encoder {
         const time = typeof v === 'string' ? timeToMicros(v) : undefined;
         if (time === undefined) return null;
         return withZone
-          ? DuckDBTimeTZValue.fromMicrosAndOffset(BigInt(time.micros), time.offsetSeconds)
-          : new DuckDBTimeValue(BigInt(time.micros));
+          ? nodeApi.DuckDBTimeTZValue.fromMicrosAndOffset(BigInt(time.micros), time.offsetSeconds)
+          : new nodeApi.DuckDBTimeValue(BigInt(time.micros));
       };
     }
     default:
@@ -339,7 +331,7 @@ export class BatchEncoder {
   }
 
   private chunk(rows: number): DuckDBDataChunk {
-    const chunk = DuckDBDataChunk.create(this.types, rows);
+    const chunk = nodeApi.DuckDBDataChunk.create(this.types, rows);
     for (let i = 0; i < this.columns.length; i++) {
       (this.columns[i] as ChunkColumn).write(bindings.data_chunk_get_vector(chunk.chunk, i), rows);
     }
@@ -351,7 +343,7 @@ export class BatchEncoder {
     switch (name) {
       case '_airbyte_raw_id': {
         if (column.type === 'VARCHAR') {
-          this.types[index] = DuckDBUUIDType.instance;
+          this.types[index] = nodeApi.DuckDBUUIDType.instance;
           return new RandomUuidColumn();
         }
         if (!textual) throw this.cannotHold(column, 'UUID');

@@ -6,7 +6,8 @@
  * The same for the CommonJS launchers (`main.cjs`, the installed executables), which answer a
  * plain spec themselves and must behave as `main.js` for every command line.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseProtocolOutput } from '../helpers/protocol-schema.js';
@@ -138,6 +139,29 @@ describe('destkit <first-party connector> beyond spec', () => {
     expect(resolvedFiles.filter((url) => /\/dist\/src\/(pipeline|runtime)\//.test(url))).toEqual(
       [],
     );
+  });
+
+  it('duckdb check loads @duckdb/node-api with require, never through the ESM loader (which lexes each of its CommonJS files first)', async () => {
+    const f = writeJsonFiles({ 'config.json': {} });
+    writeFileSync(
+      f['config.json']!,
+      JSON.stringify({ path: join(dirname(f['config.json']!), 'check.duckdb') }),
+    );
+    for (const script of [connectorMain('duckdb'), CLI]) {
+      const args = script === CLI ? ['duckdb'] : [];
+      const { result, modules } = await runLogged(script, [
+        ...args,
+        'check',
+        '--config',
+        f['config.json']!,
+      ]);
+      expect(result.code).toBe(0);
+      expect(parseProtocolOutput(result.stdout)).toEqual([
+        { type: 'CONNECTION_STATUS', connectionStatus: { status: 'SUCCEEDED' } },
+      ]);
+      expect(modules.some((url) => /\/destination-duckdb\//.test(url))).toBe(true);
+      expect(modules.filter((url) => url.includes('@duckdb'))).toEqual([]);
+    }
   });
 });
 
