@@ -83,9 +83,15 @@ async function specExport(dir: string, spec: unknown): Promise<string> {
 
 /**
  * Writes the launcher `main.cjs` beside `main.js`, with `main.js`'s shebang (its node flags):
- * `launch(<specToPrint>, main.js)` of src/cli/spec-launcher.ts, with the given imports.
+ * `launch(<specToPrint>, main.js, argv, <workerToStart>)` of src/cli/spec-launcher.ts, with the
+ * given imports.
  */
-async function bundleLauncher(main: string, imports: string[], specToPrint: string) {
+async function bundleLauncher(
+  main: string,
+  imports: string[],
+  specToPrint: string,
+  workerToStart: string,
+) {
   const shebang = readFileSync(main, 'utf8').split('\n', 1)[0] ?? '';
   if (!shebang.startsWith('#!')) throw new Error(`${main} has no shebang`);
   const launcher = `${dist}/src/cli/spec-launcher.js`;
@@ -93,9 +99,10 @@ async function bundleLauncher(main: string, imports: string[], specToPrint: stri
     stdin: {
       contents: [
         shebang,
-        `import { connectorSpec, firstPartySpec, launch } from ${JSON.stringify(launcher)};`,
+        `import { connectorSpec, connectorWorker, firstPartySpec, firstPartyWorker, launch } from ${JSON.stringify(launcher)};`,
         ...imports,
-        `launch(${specToPrint}, require('node:path').join(__dirname, 'main.js'));`,
+        `const { join } = require('node:path');`,
+        `launch(${specToPrint}, join(__dirname, 'main.js'), process.argv.slice(2), ${workerToStart});`,
       ].join('\n'),
       resolveDir: dirname(main),
       sourcefile: 'launcher-entry.js',
@@ -135,6 +142,7 @@ for (const name of readdirSync(`${dist}/connectors`)) {
     `${dir}/main.js`,
     [`import { ${spec} } from './spec.js';`],
     `connectorSpec(${spec})`,
+    'connectorWorker(__dirname)',
   );
 }
 
@@ -152,4 +160,9 @@ for (const [name, connector] of Object.entries<{ loadSpec: () => Promise<unknown
   imports.push(`import { ${spec} } from ${JSON.stringify(`${dir}/spec.js`)};`);
   specs.push(`${JSON.stringify(name)}: ${spec}`);
 }
-await bundleLauncher(`${dist}/src/cli/main.js`, imports, `firstPartySpec({ ${specs.join(', ')} })`);
+await bundleLauncher(
+  `${dist}/src/cli/main.js`,
+  imports,
+  `firstPartySpec({ ${specs.join(', ')} })`,
+  `firstPartyWorker(join(__dirname, '..', '..', 'connectors'), ${JSON.stringify(Object.keys(FIRST_PARTY_CONNECTORS))})`,
+);

@@ -167,7 +167,13 @@ async function writeCommand(
     io.stdinFd === undefined ? io.stdin : new FileDescriptorInput(io.stdinFd, () => io.stdin);
   // The input worker thread starts while the config and catalog are read (unless the
   // environment already turns it off; the config's knobs may still do, see below).
-  if (input instanceof FileDescriptorInput && inputWorkersWanted(io.env)) input.startWorker();
+  if (input instanceof FileDescriptorInput && inputWorkersWanted(io.env)) {
+    input.startWorker();
+    session.logger.debug(
+      { startedBy: input.workerFromLauncher ? 'launcher' : 'sync' },
+      'input worker thread started ahead',
+    );
+  }
   const uninstall = io.onSignal((signal) => {
     if (signalled !== undefined) return;
     signalled = signal;

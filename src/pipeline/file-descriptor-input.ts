@@ -26,6 +26,11 @@ export class FileDescriptorInput implements AsyncIterable<Buffer> {
     }
   }
 
+  /** Whether the thread started ahead is the one the executable's launcher started. */
+  get workerFromLauncher(): boolean {
+    return this.#worker?.fromLauncher === true;
+  }
+
   /** The thread started ahead, if any: the caller takes it over. */
   takeWorker(): StartedInputWorker | undefined {
     const worker = this.#worker;

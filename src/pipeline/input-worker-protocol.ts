@@ -14,9 +14,7 @@ import {
 } from '../errors/input-errors.js';
 import type { StreamDescriptor } from '../protocol/messages.js';
 import { RecordAfterEndOfStreamError } from '../write/write-errors.js';
-
-/** Young generation of the input worker's heap. */
-const WORKER_YOUNG_GENERATION_MB = 8;
+import { takeEarlyInputWorker, WORKER_YOUNG_GENERATION_MB } from './early-input-worker.js';
 
 export interface InputWorkerInit {
   readonly maxLineBytes: number;
@@ -139,21 +137,33 @@ function workerScript(): URL {
 
 /**
  * An input worker thread started ahead, waiting for its InputWorkerInit: a connector process starts
- * it before it reads its config and catalog, so the thread's own start-up (~50–80 ms of loading
- * Node's modules) overlaps with that work. It does not keep the process alive until an
+ * it before it reads its config and catalog (or takes over the one its launcher started before
+ * loading anything, early-input-worker.ts), so the thread's own start-up (~100 ms of loading
+ * Node's modules and its script) overlaps with that work. It does not keep the process alive until an
  * InputWorkerClient takes it; whoever starts it terminates it if none does.
  */
 export class StartedInputWorker {
   readonly worker: Worker;
   /** Set when the thread failed or exited before a client took it. */
   failure: unknown;
+  /** True when this is the thread the executable's launcher started. */
+  readonly fromLauncher: boolean;
 
   constructor() {
+    const script = workerScript();
+    // The thread the executable's launcher started even earlier, when it runs this script.
+    const early = takeEarlyInputWorker(script.href);
     // Its heap holds only the garbage of parsing a few chunks: a small young generation
     // keeps the thread's memory small.
-    this.worker = new Worker(workerScript(), {
-      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
-    });
+    this.worker =
+      early?.worker ??
+      new Worker(script, {
+        resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+      });
+    this.failure = early?.failure;
+    this.fromLauncher = early !== undefined;
+    this.worker.removeAllListeners('error');
+    this.worker.removeAllListeners('exit');
     this.worker.unref();
     this.worker.on('error', (error) => {
       this.failure ??= error;

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { catalog, record, status, streamState } from '../helpers/messages.js';
 import { parseProtocolOutput } from '../helpers/protocol-schema.js';
-import { lines, runCli, writeJsonFiles } from '../helpers/run-cli.js';
+import { CLI, DEV_NULL_MAIN, lines, runCli, writeJsonFiles } from '../helpers/run-cli.js';
 
 type Message = Record<string, any>;
 
@@ -239,6 +239,39 @@ describe('input worker started ahead', () => {
     ).toEqual({
       orders: [250],
     });
+  });
+
+  it("is the one the executable's launcher (main.cjs) started before loading anything, and the sync's own behind main.js", async () => {
+    const input = lines(
+      ...many.slice(0, 500),
+      streamState('orders', { c: 1 }),
+      status('orders', 'COMPLETE'),
+      status('users', 'COMPLETE', 'public'),
+    );
+    const f = writeJsonFiles({ 'config.json': { mode: 'silent' }, 'catalog.json': twoStreams });
+    const args = ['--config', f['config.json']!, '--catalog', f['catalog.json']!];
+    const runs: [string, string[], string][] = [
+      [CLI, ['dev-null', 'write', ...args, '--log-level', 'debug'], 'launcher'],
+      [DEV_NULL_MAIN, ['write', ...args, '--log-level', 'debug'], 'launcher'],
+      [DEV_NULL_MAIN.replace(/\.cjs$/, '.js'), ['write', ...args, '--log-level', 'debug'], 'sync'],
+    ];
+    for (const [script, argv, startedBy] of runs) {
+      const result = await runCli(argv, {
+        script,
+        stdin: input,
+        env: { DESTKIT_INPUT_WORKERS: '1' },
+      });
+      expect(result.code).toBe(0);
+      const started = result.stderr
+        .split('\n')
+        .filter((l) => l.includes('input worker thread started ahead'))
+        .map((l) => JSON.parse(l).startedBy);
+      expect([script, started]).toEqual([script, [startedBy]]);
+      const messages = parseProtocolOutput(result.stdout) as Message[];
+      expect(
+        perStream(messages.filter((m) => m.type === 'STATE').map((m) => JSON.stringify(m))),
+      ).toEqual({ orders: [250] });
+    }
   });
 
   it('lets a sync that fails before reading (an invalid catalog) fail at once with its error', async () => {
