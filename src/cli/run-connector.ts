@@ -20,6 +20,7 @@ import {
   DestinationTaskLauncher,
   type SyncOutcome,
 } from '../pipeline/destination-task-launcher.js';
+import { takeEarlyInputWorker } from '../pipeline/early-input-worker.js';
 import { FileDescriptorInput } from '../pipeline/file-descriptor-input.js';
 import { memoryBudgetDecision, pipelineModule } from '../pipeline/pipeline-module.js';
 import { PIPELINE_TOKENS } from '../pipeline/pipeline-tokens.js';
@@ -173,6 +174,9 @@ async function writeCommand(
       { startedBy: input.workerFromLauncher ? 'launcher' : 'sync' },
       'input worker thread started ahead',
     );
+  } else {
+    // A thread the launcher started is not used: stopped at once.
+    takeEarlyInputWorker(undefined);
   }
   const uninstall = io.onSignal((signal) => {
     if (signalled !== undefined) return;

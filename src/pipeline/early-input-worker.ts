@@ -7,6 +7,7 @@
  *
  * Light on purpose: the launchers bundle this module, and a plain `spec` runs them.
  */
+import { pathToFileURL } from 'node:url';
 
 /** Young generation of the input worker's heap, in MiB: it holds only a few chunks' garbage. */
 export const WORKER_YOUNG_GENERATION_MB = 8;
@@ -32,19 +33,19 @@ export function startInputWorkerEarly(
 ): void {
   const knob = env.DESTKIT_INPUT_WORKERS;
   if (knob !== undefined && Number(knob) === 0) return;
-  // Not a static import: a plain `spec` runs the launcher and should not load worker_threads.
+  // Not a static import: a plain `spec` runs the launcher and should not load worker_threads
+  // (`getBuiltinModule` is in Node 20.16 and later; without it the sync starts the thread).
   const threads = process.getBuiltinModule?.('node:worker_threads') as
     | typeof import('node:worker_threads')
     | undefined;
-  const url = process.getBuiltinModule?.('node:url') as typeof import('node:url') | undefined;
-  if (threads === undefined || url === undefined) return;
+  if (threads === undefined) return;
   try {
     const worker = new threads.Worker(script, {
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
     worker.unref();
     const early: EarlyInputWorker = {
-      script: url.pathToFileURL(script).href,
+      script: pathToFileURL(script).href,
       worker,
       failure: undefined,
     };
@@ -62,9 +63,10 @@ export function startInputWorkerEarly(
 
 /**
  * The thread a launcher started for `script` (a file URL), taken: it is no longer anyone
- * else's. A thread started for another script is stopped.
+ * else's. A thread started for another script is stopped; so is any thread, when `script` is
+ * undefined (the sync reads its input without one).
  */
-export function takeEarlyInputWorker(script: string): EarlyInputWorker | undefined {
+export function takeEarlyInputWorker(script: string | undefined): EarlyInputWorker | undefined {
   const global = globalThis as Record<symbol, unknown>;
   const early = global[EARLY] as EarlyInputWorker | undefined;
   if (early === undefined) return undefined;

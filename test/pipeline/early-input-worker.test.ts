@@ -60,6 +60,19 @@ describe('startInputWorkerEarly / takeEarlyInputWorker', () => {
     expect(takeEarlyInputWorker(pathToFileURL(script).href)).toBeUndefined();
   });
 
+  it('stops the thread when the sync takes none (its input read without a worker)', async () => {
+    const script = echoScript();
+    startInputWorkerEarly(script, {});
+    const global = globalThis as Record<symbol, unknown>;
+    const started = global[Symbol.for('destkit.early-input-worker')] as {
+      worker: import('node:worker_threads').Worker;
+    };
+    const exited = once(started.worker, 'exit');
+    expect(takeEarlyInputWorker(undefined)).toBeUndefined();
+    await exited;
+    expect(takeEarlyInputWorker(pathToFileURL(script).href)).toBeUndefined();
+  });
+
   it('starts nothing when DESTKIT_INPUT_WORKERS is 0', () => {
     const script = echoScript();
     startInputWorkerEarly(script, { DESTKIT_INPUT_WORKERS: '0' });
