@@ -127,19 +127,20 @@ describe('other command lines of a connector executable', () => {
   });
 });
 
+/** Runs a `check` that succeeds (asserted); returns the modules it loaded (see runLogged). */
+async function checkSucceeds(script: string, args: string[]): Promise<string[]> {
+  const { result, modules } = await runLogged(script, args);
+  expect(result.code).toBe(0);
+  expect(parseProtocolOutput(result.stdout)).toEqual([
+    { type: 'CONNECTION_STATUS', connectionStatus: { status: 'SUCCEEDED' } },
+  ]);
+  return modules;
+}
+
 describe('destkit <first-party connector> beyond spec', () => {
   it("runs the connector's bundle: no file of a package or of destkit's pipeline is resolved on its own", async () => {
     const f = writeJsonFiles({ 'config.json': { mode: 'silent' } });
-    const { result, modules } = await runLogged(CLI, [
-      'dev-null',
-      'check',
-      '--config',
-      f['config.json']!,
-    ]);
-    expect(result.code).toBe(0);
-    expect(parseProtocolOutput(result.stdout)).toEqual([
-      { type: 'CONNECTION_STATUS', connectionStatus: { status: 'SUCCEEDED' } },
-    ]);
+    const modules = await checkSucceeds(CLI, ['dev-null', 'check', '--config', f['config.json']!]);
     const resolvedFiles = modules.filter((url) => url.startsWith('file:'));
     expect(resolvedFiles.some((url) => /\/destination-dev-null\/entry\.js$/.test(url))).toBe(true);
     // Inside the bundle: the runner and its packages.
@@ -158,15 +159,11 @@ describe('destkit <first-party connector> beyond spec', () => {
     );
     for (const script of [connectorMain('duckdb'), CLI]) {
       const args = script === CLI ? ['duckdb'] : [];
-      const { result, modules } = await runLogged(script, [
+      const modules = await checkSucceeds(script, [
         ...args,
         'check',
         '--config',
         f['config.json']!,
-      ]);
-      expect(result.code).toBe(0);
-      expect(parseProtocolOutput(result.stdout)).toEqual([
-        { type: 'CONNECTION_STATUS', connectionStatus: { status: 'SUCCEEDED' } },
       ]);
       expect(modules.some((url) => /\/destination-duckdb\//.test(url))).toBe(true);
       expect(modules.filter((url) => url.includes('@duckdb'))).toEqual([]);

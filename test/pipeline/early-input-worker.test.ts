@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectorWorker, firstPartyWorker } from '../../src/cli/spec-launcher.js';
 import {
@@ -25,6 +26,12 @@ function echoScript(): string {
     "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', (m) => parentPort.postMessage(m));\n",
   );
   return script;
+}
+
+/** The thread the last `startInputWorkerEarly` left for the sync, not taken. */
+function startedThread(): Worker {
+  const global = globalThis as Record<symbol, unknown>;
+  return (global[Symbol.for('destkit.early-input-worker')] as { worker: Worker }).worker;
 }
 
 afterEach(() => {
@@ -47,28 +54,14 @@ describe('startInputWorkerEarly / takeEarlyInputWorker', () => {
     await worker.terminate();
   });
 
-  it('stops a thread started for another script, and gives none', async () => {
+  it.each([
+    ['a thread started for another script', (script: string) => pathToFileURL(`${script}.x`).href],
+    ['the thread, when the sync reads its input without one', () => undefined],
+  ])('stops %s, and gives none', async (_label, takenFor) => {
     const script = echoScript();
     startInputWorkerEarly(script, {});
-    const global = globalThis as Record<symbol, unknown>;
-    const started = global[Symbol.for('destkit.early-input-worker')] as {
-      worker: import('node:worker_threads').Worker;
-    };
-    const exited = once(started.worker, 'exit');
-    expect(takeEarlyInputWorker(pathToFileURL(`${script}.other.mjs`).href)).toBeUndefined();
-    await exited;
-    expect(takeEarlyInputWorker(pathToFileURL(script).href)).toBeUndefined();
-  });
-
-  it('stops the thread when the sync takes none (its input read without a worker)', async () => {
-    const script = echoScript();
-    startInputWorkerEarly(script, {});
-    const global = globalThis as Record<symbol, unknown>;
-    const started = global[Symbol.for('destkit.early-input-worker')] as {
-      worker: import('node:worker_threads').Worker;
-    };
-    const exited = once(started.worker, 'exit');
-    expect(takeEarlyInputWorker(undefined)).toBeUndefined();
+    const exited = once(startedThread(), 'exit');
+    expect(takeEarlyInputWorker(takenFor(script))).toBeUndefined();
     await exited;
     expect(takeEarlyInputWorker(pathToFileURL(script).href)).toBeUndefined();
   });
@@ -84,12 +77,8 @@ describe('startInputWorkerEarly / takeEarlyInputWorker', () => {
     const script = join(dir, 'throwing-worker.mjs');
     writeFileSync(script, "throw new Error('boom');\n");
     startInputWorkerEarly(script, {});
-    const global = globalThis as Record<symbol, unknown>;
-    const started = global[Symbol.for('destkit.early-input-worker')] as {
-      worker: import('node:worker_threads').Worker;
-    };
     // (events.once would reject on the 'error' that comes first.)
-    await new Promise((resolve) => started.worker.on('exit', resolve));
+    await new Promise((resolve) => startedThread().on('exit', resolve));
     const early = takeEarlyInputWorker(pathToFileURL(script).href);
     expect(early?.failure).toBeInstanceOf(Error);
     expect((early!.failure as Error).message).toBe('boom');
