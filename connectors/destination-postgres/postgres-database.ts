@@ -25,6 +25,14 @@ const SESSION_SETUP = "SET client_encoding TO 'UTF8'; SET TimeZone TO 'UTC'";
 /** Server encodings the connector writes to: UTF8, or SQL_ASCII (stores bytes as they are). */
 const USABLE_ENCODINGS = new Set(['UTF8', 'SQL_ASCII']);
 
+/** The id of the client's current transaction (assigned now if it had none), as text. */
+export async function transactionId(client: ClientBase): Promise<string> {
+  const result = await client.query<{ xid: string }>('SELECT txid_current()::text AS xid');
+  const xid = result.rows[0]?.xid;
+  if (xid === undefined) throw new Error('txid_current() returned no row');
+  return xid;
+}
+
 /** Applies the session settings to a new connection. */
 export async function setUpSession(client: ClientBase): Promise<void> {
   await client.query(SESSION_SETUP);
@@ -123,6 +131,22 @@ export class PostgresDatabase {
       const result = await work(client);
       await client.query('COMMIT');
       return result;
+    });
+  }
+
+  /**
+   * Whether the transaction whose id (`transactionId`) is `xid` committed. After a connection
+   * lost with a COMMIT in flight, the COMMIT may have gone through with its answer lost: the
+   * server knows (`txid_status`, PostgreSQL 10 and later). A transaction still in progress
+   * there has lost its client and can only roll back.
+   */
+  async committed(xid: string): Promise<boolean> {
+    return this.withClient(async (client) => {
+      const result = await client.query<{ status: string | null }>(
+        'SELECT txid_status($1::bigint) AS status',
+        [xid],
+      );
+      return result.rows[0]?.status === 'committed';
     });
   }
 

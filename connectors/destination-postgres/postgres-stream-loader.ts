@@ -14,7 +14,9 @@
  *
  * A batch is one transaction: BEGIN, COPY (encoding overlapped with the server's ingestion,
  * copy-load.ts), COMMIT; it is PERSISTED (returned COMPLETE) only after the COMMIT. Transient
- * failures are retried with backoff; a retry sends the same encoded rows again.
+ * failures are retried with backoff; a retry first asks the server whether the last attempt's
+ * transaction committed after all (a COMMIT whose answer was lost), and otherwise sends the
+ * same encoded rows again.
  */
 import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';
@@ -34,7 +36,7 @@ import {
 } from '../../src/write/destination-writer.js';
 import { CopyRowEncoder } from './copy-encoder.js';
 import { CHUNK_BYTES, copyChunks, DEFAULT_REPLAY_LIMIT_BYTES, EncodedBatch } from './copy-load.js';
-import type { PostgresDatabase } from './postgres-database.js';
+import { type PostgresDatabase, transactionId } from './postgres-database.js';
 import { PostgresConfigError, PostgresSystemError } from './postgres-errors.js';
 import { helperName, qualified } from './postgres-names.js';
 import {
@@ -232,10 +234,20 @@ export class PostgresStreamLoader implements StreamLoader, BatchAccumulator {
       this.options.chunkBytes ?? CHUNK_BYTES,
       this.options.replayLimitBytes ?? DEFAULT_REPLAY_LIMIT_BYTES,
     );
+    // The transaction of the last attempt: a retry first asks the server whether it committed
+    // (its COMMIT went through but the answer was lost with the connection), so that a batch is
+    // never loaded twice by the connector's own retries.
+    let xid: string | undefined;
     await this.db.retry(
       `load a batch of stream ${this.stream.label} into ${qualified(this.target)} on`,
       this.stream,
-      () => this.db.transaction((client) => copyChunks(client, this.copyStatement, batch.chunks())),
+      async () => {
+        if (xid !== undefined && (await this.db.committed(xid))) return;
+        await this.db.transaction(async (client) => {
+          xid = await transactionId(client);
+          await copyChunks(client, this.copyStatement, batch.chunks());
+        });
+      },
       () => batch.replayable,
     );
     this.recordsLoaded += batch.records;
